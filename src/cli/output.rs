@@ -1,0 +1,158 @@
+//! What `plugbox scan` prints: findings on stdout, problems on stderr; or, with `--json`, one
+//! JSON object per line on stdout, each with a `type` (`load_error`, `file`, `file_error`,
+//! `summary`). Field names are stable.
+
+use std::io::Write;
+use std::path::Path;
+
+use plugbox::{LoadFailure, RunStatus, ScanReport};
+use serde_json::json;
+
+/// Counts that decide the exit code.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    pub files: u64,
+    pub findings: u64,
+    pub detections: u64,
+    pub errors: u64,
+}
+
+pub struct Output {
+    json: bool,
+    fail_score: u32,
+    tally: Tally,
+    stdout: std::io::StdoutLock<'static>,
+}
+
+impl Output {
+    pub fn new(json: bool, fail_score: u32) -> Self {
+        Self {
+            json,
+            fail_score,
+            tally: Tally::default(),
+            stdout: std::io::stdout().lock(),
+        }
+    }
+
+    fn line(&mut self, value: serde_json::Value) {
+        // A closed pipe (`| head`) is not worth a panic; the exit code still tells.
+        let _ = writeln!(self.stdout, "{value}");
+    }
+
+    /// A problem that makes the scan incomplete.
+    pub fn error(&mut self, message: &str) {
+        self.tally.errors += 1;
+        if self.json {
+            self.line(json!({"type": "error", "reason": message}));
+        } else {
+            eprintln!("plugbox: error: {message}");
+        }
+    }
+
+    pub fn load_failure(&mut self, failure: &LoadFailure) {
+        self.tally.errors += 1;
+        if self.json {
+            self.line(json!({
+                "type": "load_error",
+                "plugin_dir": failure.dir.to_string_lossy(),
+                "plugin": failure.plugin,
+                "reason": failure.error.to_string(),
+            }));
+        } else {
+            eprintln!("plugbox: plugin not loaded: {failure}");
+        }
+    }
+
+    pub fn file_error(&mut self, path: &Path, error: &std::io::Error) {
+        self.tally.errors += 1;
+        if self.json {
+            self.line(json!({
+                "type": "file_error",
+                "path": path.to_string_lossy(),
+                "reason": error.to_string(),
+            }));
+        } else {
+            eprintln!("plugbox: {}: {error}", path.display());
+        }
+    }
+
+    pub fn file(&mut self, path: &str, file_type: &str, report: &ScanReport) {
+        self.tally.files += 1;
+        self.tally.findings += report.findings.len() as u64;
+        self.tally.detections += report
+            .findings
+            .iter()
+            .filter(|f| f.score >= self.fail_score)
+            .count() as u64;
+        self.tally.errors += report.failures().count() as u64;
+        if self.json {
+            self.line(json!({
+                "type": "file",
+                "path": path,
+                "file_type": file_type,
+                "max_score": report.max_score(),
+                "findings": report.findings,
+                "plugins": report.runs,
+            }));
+            return;
+        }
+        for f in &report.findings {
+            let _ = writeln!(
+                self.stdout,
+                "{path}: {} [score {}] by '{}': {}",
+                f.threat, f.score, f.plugin, f.detail
+            );
+        }
+        for run in &report.runs {
+            match &run.status {
+                RunStatus::Failed(failure) => {
+                    eprintln!(
+                        "plugbox: error: plugin '{}' on {path}: {failure}",
+                        run.plugin
+                    )
+                }
+                RunStatus::Skipped { reason } => {
+                    eprintln!(
+                        "plugbox: warning: plugin '{}' skipped {path}: {reason}",
+                        run.plugin
+                    )
+                }
+                RunStatus::Ok { .. } => {}
+            }
+            if run.dropped.any() {
+                let d = run.dropped;
+                eprintln!(
+                    "plugbox: warning: plugin '{}' on {path}: per-scan caps cut {} findings, {} threat-name bytes, {} detail bytes, {} log messages, {} log bytes",
+                    run.plugin,
+                    d.findings,
+                    d.threat_name_bytes,
+                    d.detail_bytes,
+                    d.log_messages,
+                    d.log_bytes
+                );
+            }
+        }
+    }
+
+    pub fn finish(mut self, plugins: usize) -> Tally {
+        let t = self.tally;
+        if self.json {
+            self.line(json!({
+                "type": "summary",
+                "plugins": plugins,
+                "files": t.files,
+                "findings": t.findings,
+                "detections": t.detections,
+                "fail_score": self.fail_score,
+                "errors": t.errors,
+            }));
+        } else {
+            eprintln!(
+                "plugbox: {} files scanned with {plugins} plugins: {} findings, {} at or above score {}, {} errors",
+                t.files, t.findings, t.detections, self.fail_score, t.errors
+            );
+        }
+        let _ = self.stdout.flush();
+        t
+    }
+}

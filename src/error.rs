@@ -1,0 +1,207 @@
+//! Load errors: why a plugin directory did not become a loaded plugin. Each names what is
+//! wrong and why; the registry adds the plugin directory.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::findings::Failure;
+use crate::manifest::ManifestError;
+
+/// Why a plugin could not be loaded (or was skipped on purpose, see [`LoadError::is_skip`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// `plugin.json` is missing, unreadable or breaks a rule.
+    Manifest(ManifestError),
+    /// The manifest's platforms do not include this OS (not an error: a skip).
+    PlatformMismatch {
+        /// The manifest's platforms.
+        platforms: Vec<String>,
+        /// This host's OS name.
+        os: String,
+    },
+    /// `min_engine_version` is newer than this plugbox.
+    EngineTooOld {
+        /// What the plugin asks for.
+        required: semver::Version,
+        /// This engine's version.
+        engine: semver::Version,
+    },
+    /// `protocol_version` names an ABI generation this host does not implement.
+    UnsupportedProtocol {
+        /// The generation asked for.
+        version: u32,
+    },
+    /// `wasm_file` is absolute, uses `..`, leads out of the plugin directory or is not a file.
+    WasmPath {
+        /// The `wasm_file` value.
+        wasm_file: PathBuf,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The module file could not be read.
+    Read {
+        /// The module file.
+        path: PathBuf,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+    /// The module is in the WebAssembly text format.
+    TextFormat {
+        /// The module file.
+        path: PathBuf,
+    },
+    /// The module is not valid WebAssembly (or uses a feature this host does not enable).
+    Compile {
+        /// The module file.
+        path: PathBuf,
+        /// wasmi's reason.
+        reason: String,
+    },
+    /// The module imports something the host does not provide.
+    UnknownImport {
+        /// `module.name` of the import.
+        import: String,
+        /// Its declared type.
+        ty: String,
+    },
+    /// The module imports a host function with the wrong signature.
+    ImportSignature {
+        /// `module.name` of the import.
+        import: String,
+        /// What the host provides.
+        expected: String,
+        /// What the module declares.
+        found: String,
+    },
+    /// A required export (`memory`, `scan`) is missing.
+    MissingExport {
+        /// The export's name.
+        name: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// An export of a listed name has the wrong kind or signature.
+    ExportSignature {
+        /// The export's name.
+        name: &'static str,
+        /// What it must be.
+        expected: &'static str,
+        /// What the module has.
+        found: String,
+    },
+    /// Instantiation, `_initialize`, `on_load` or reading the name failed.
+    Init(Failure),
+    /// `on_load` returned non-zero.
+    OnLoadRefused {
+        /// The returned code.
+        code: i32,
+    },
+}
+
+impl LoadError {
+    /// Whether this is a deliberate skip (wrong platform) rather than a broken plugin.
+    pub fn is_skip(&self) -> bool {
+        matches!(self, LoadError::PlatformMismatch { .. })
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Manifest(e) => write!(f, "{e}"),
+            LoadError::PlatformMismatch { platforms, os } => write!(
+                f,
+                "skipped: platforms [{}] do not include this host ({os})",
+                platforms.join(", ")
+            ),
+            LoadError::EngineTooOld { required, engine } => write!(
+                f,
+                "skipped: needs plugbox {required} or newer (min_engine_version); this is plugbox {engine}"
+            ),
+            LoadError::UnsupportedProtocol { version } => write!(
+                f,
+                "protocol_version {version} is not supported; this host implements: {}",
+                crate::manifest::SUPPORTED_PROTOCOLS
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            LoadError::WasmPath { wasm_file, reason } => {
+                write!(f, "wasm_file \"{}\": {reason}", wasm_file.display())
+            }
+            LoadError::Read { path, error } => {
+                write!(f, "{}: cannot read: {error}", path.display())
+            }
+            LoadError::TextFormat { path } => write!(
+                f,
+                "{}: is WebAssembly text format (.wat); plugins must be binary modules: compile it first, e.g. `wat2wasm {} -o module.wasm`",
+                path.display(),
+                path.display()
+            ),
+            LoadError::Compile { path, reason } => {
+                write!(
+                    f,
+                    "{}: not a valid WebAssembly module: {reason}",
+                    path.display()
+                )
+            }
+            LoadError::UnknownImport { import, ty } => write!(
+                f,
+                "imports `{import}` ({ty}), which this host does not provide; provided: {}",
+                crate::host::provided_imports()
+                    .map(|p| format!("{}.{}", p.module, p.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            LoadError::ImportSignature {
+                import,
+                expected,
+                found,
+            } => write!(
+                f,
+                "import `{import}` has type {found}; the host provides {expected}"
+            ),
+            LoadError::MissingExport { name, expected } => {
+                write!(f, "missing required export `{name}` ({expected})")
+            }
+            LoadError::ExportSignature {
+                name,
+                expected,
+                found,
+            } => write!(f, "export `{name}` is {found}; expected {expected}"),
+            LoadError::Init(failure) => write!(f, "{failure}"),
+            LoadError::OnLoadRefused { code } => {
+                write!(
+                    f,
+                    "on_load returned {code} (non-zero means the plugin refused to load)"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A plugin directory that did not load, and why.
+#[derive(Debug)]
+pub struct LoadFailure {
+    /// The plugin directory.
+    pub dir: PathBuf,
+    /// The manifest name, when the manifest was read far enough to know it.
+    pub plugin: Option<String>,
+    /// Why.
+    pub error: LoadError,
+}
+
+impl fmt::Display for LoadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.plugin, &self.error) {
+            // Manifest errors already name the file inside the directory.
+            (_, LoadError::Manifest(e)) => write!(f, "{e}"),
+            (Some(name), error) => write!(f, "{} (plugin '{name}'): {error}", self.dir.display()),
+            (None, error) => write!(f, "{}: {error}", self.dir.display()),
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! What a scan produces: findings, and one outcome per plugin that was called
+//! (CONTRACT §3 scores, §4 per-scan caps, §5 failure reporting).
+
+use serde::Serialize;
+
+pub use crate::sandbox::budget::CallCost;
+
+/// Longest threat name kept, in bytes; the rest is cut and counted in [`Dropped`].
+pub const MAX_THREAT_NAME_BYTES: usize = 256;
+/// Longest finding detail kept, in bytes.
+pub const MAX_DETAIL_BYTES: usize = 4096;
+/// Most findings one plugin may report for one file.
+pub const MAX_FINDINGS_PER_SCAN: usize = 1000;
+/// Longest log message kept, in bytes.
+pub const MAX_LOG_MESSAGE_BYTES: usize = 4096;
+/// Most log bytes one plugin call may emit for one file (or at load).
+pub const MAX_LOG_BYTES_PER_SCAN: usize = 64 * 1024;
+/// Highest threat score; scores are clamped to `0..=MAX_SCORE`.
+pub const MAX_SCORE: u32 = 100;
+
+/// Clamps a guest-supplied score to `0..=100`.
+pub fn clamp_score(score: i32) -> u32 {
+    score.clamp(0, MAX_SCORE as i32) as u32
+}
+
+/// One threat reported by a plugin (or synthesized from its score).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The manifest name of the plugin that reported it.
+    pub plugin: String,
+    /// Threat name, e.g. `Custom.MaliciousMarker`.
+    pub threat: String,
+    /// Score, 0 to 100.
+    pub score: u32,
+    /// Free-form detail.
+    pub detail: String,
+}
+
+impl Finding {
+    /// The finding made when a plugin returns a non-zero score without reporting anything.
+    pub fn synthesized(plugin: &str, score: u32) -> Self {
+        Self {
+            plugin: plugin.to_owned(),
+            threat: format!("Plugin.{plugin}"),
+            score,
+            detail: format!("Plugin '{plugin}' returned threat score {score}"),
+        }
+    }
+}
+
+/// What the per-scan caps cut from one plugin's output. All zero in the normal case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Dropped {
+    /// Findings beyond [`MAX_FINDINGS_PER_SCAN`].
+    pub findings: u64,
+    /// Threat-name bytes beyond [`MAX_THREAT_NAME_BYTES`].
+    pub threat_name_bytes: u64,
+    /// Detail bytes beyond [`MAX_DETAIL_BYTES`].
+    pub detail_bytes: u64,
+    /// Log messages dropped whole because the call's log volume was used up.
+    pub log_messages: u64,
+    /// Log bytes cut, from long messages or dropped ones.
+    pub log_bytes: u64,
+}
+
+impl Dropped {
+    /// Whether anything was cut.
+    pub fn any(&self) -> bool {
+        *self != Self::default()
+    }
+}
+
+/// The step of a plugin's life during which something went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Instantiation, including the module's start function.
+    Instantiate,
+    /// The WASI reactor initialiser `_initialize`.
+    Initialize,
+    /// `on_load`, once at load.
+    OnLoad,
+    /// Reading `plugin_name` / `plugin_version` at load.
+    Identify,
+    /// Getting the file data into guest memory (`alloc`, or host-grown memory).
+    Transfer,
+    /// The `scan` call.
+    Scan,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Instantiate => "instantiation",
+            Stage::Initialize => "_initialize",
+            Stage::OnLoad => "on_load",
+            Stage::Identify => "plugin_name/plugin_version",
+            Stage::Transfer => "data transfer",
+            Stage::Scan => "scan",
+        })
+    }
+}
+
+/// Kinds of failure of a call into a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The call used up its `max_exec_ms`.
+    Timeout,
+    /// The guest trapped (including out-of-bounds pointers handed to host functions and
+    /// exhausted call depth).
+    Trap,
+    /// The guest needed more linear memory than `max_memory_mb`.
+    MemoryLimit,
+    /// The guest broke the ABI: e.g. `alloc` returned a range outside its memory.
+    Abi,
+}
+
+/// A failed call into a plugin, with the stage and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// What kind of failure.
+    pub kind: FailureKind,
+    /// During which step.
+    pub stage: Stage,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} failed: {}", self.stage, self.reason)
+    }
+}
+
+/// How one plugin's run on one file ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RunStatus {
+    /// `scan` returned this score (clamped).
+    Ok {
+        /// The clamped score.
+        score: u32,
+    },
+    /// A call failed; findings reported before the failure are kept.
+    Failed(Failure),
+    /// The plugin was not called for this file.
+    Skipped {
+        /// Why (e.g. the file cannot fit under the plugin's memory cap).
+        reason: String,
+    },
+}
+
+/// One plugin's run on one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginRun {
+    /// The plugin's manifest name.
+    pub plugin: String,
+    /// How it ended.
+    #[serde(flatten)]
+    pub status: RunStatus,
+    /// Fuel and time, summed over instantiation, `alloc` and `scan`.
+    #[serde(flatten)]
+    pub cost: CallCost,
+    /// Largest linear memory the instance held, in bytes.
+    pub peak_memory_bytes: usize,
+    /// What the per-scan caps cut.
+    pub dropped: Dropped,
+}
+
+impl PluginRun {
+    /// The failure, if the run failed.
+    pub fn failure(&self) -> Option<&Failure> {
+        match &self.status {
+            RunStatus::Failed(failure) => Some(failure),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the plugins said about one input.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ScanReport {
+    /// Findings of all plugins, in plugin order.
+    pub findings: Vec<Finding>,
+    /// One entry per plugin called (plugins whose `file_types` exclude the input are absent).
+    pub runs: Vec<PluginRun>,
+}
+
+impl ScanReport {
+    /// Highest finding score, 0 if none.
+    pub fn max_score(&self) -> u32 {
+        self.findings.iter().map(|f| f.score).max().unwrap_or(0)
+    }
+
+    /// Runs that failed.
+    pub fn failures(&self) -> impl Iterator<Item = &PluginRun> {
+        self.runs.iter().filter(|run| run.failure().is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_clamp_at_both_ends() {
+        assert_eq!(clamp_score(-5), 0);
+        assert_eq!(clamp_score(i32::MIN), 0);
+        assert_eq!(clamp_score(55), 55);
+        assert_eq!(clamp_score(1000), 100);
+    }
+
+    #[test]
+    fn synthesized_finding_follows_the_contract() {
+        let f = Finding::synthesized("Foo", 42);
+        assert_eq!(f.threat, "Plugin.Foo");
+        assert_eq!(f.detail, "Plugin 'Foo' returned threat score 42");
+    }
+
+    #[test]
+    fn run_serializes_with_stable_flat_fields() {
+        let run = PluginRun {
+            plugin: "p".into(),
+            status: RunStatus::Failed(Failure {
+                kind: FailureKind::Timeout,
+                stage: Stage::Scan,
+                reason: "r".into(),
+            }),
+            cost: CallCost { fuel: 1, micros: 2 },
+            peak_memory_bytes: 3,
+            dropped: Dropped::default(),
+        };
+        let v = serde_json::to_value(&run).unwrap();
+        assert_eq!(v["status"], "failed");
+        assert_eq!(v["kind"], "timeout");
+        assert_eq!(v["stage"], "scan");
+        assert_eq!(v["fuel"], 1);
+        assert_eq!(v["micros"], 2);
+        assert_eq!(v["dropped"]["findings"], 0);
+    }
+}

@@ -1,0 +1,153 @@
+//! What the host provides to plugins: the per-call host state, and the import namespaces
+//! (`env` here; see [`env`]). The linker built here is the one source of truth for which
+//! imports exist: load-time import checks ask it, so they can never drift from what is linked.
+
+pub mod env;
+
+use wasmi::{ExternType, FuncType, Linker, Module, ValType};
+
+use crate::exports::describe;
+
+use crate::error::LoadError;
+use crate::findings::{
+    Dropped, Finding, MAX_FINDINGS_PER_SCAN, MAX_LOG_BYTES_PER_SCAN, MAX_LOG_MESSAGE_BYTES,
+    clamp_score,
+};
+use crate::sandbox::limiter::MemoryCap;
+
+/// The state one store carries: which plugin and file, and what the plugin reported.
+#[derive(Debug)]
+pub struct HostState {
+    pub(crate) plugin: String,
+    pub(crate) limiter: MemoryCap,
+    pub(crate) file_path: String,
+    pub(crate) file_type: String,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) dropped: Dropped,
+    log_bytes: usize,
+}
+
+impl HostState {
+    /// State for one call sequence of `plugin`, capped at `memory_cap` bytes, on a file.
+    pub(crate) fn new(plugin: &str, memory_cap: usize, file_path: &str, file_type: &str) -> Self {
+        Self {
+            plugin: plugin.to_owned(),
+            limiter: MemoryCap::new(memory_cap),
+            file_path: file_path.to_owned(),
+            file_type: file_type.to_owned(),
+            findings: Vec::new(),
+            dropped: Dropped::default(),
+            log_bytes: 0,
+        }
+    }
+
+    fn record_finding(&mut self, threat: String, score: i32, detail: String) {
+        if self.findings.len() >= MAX_FINDINGS_PER_SCAN {
+            self.dropped.findings += 1;
+            return;
+        }
+        self.findings.push(Finding {
+            plugin: self.plugin.clone(),
+            threat,
+            score: clamp_score(score),
+            detail,
+        });
+    }
+
+    /// How many bytes of a `len`-byte log message may still be kept.
+    fn log_allowance(&self, len: usize) -> usize {
+        len.min(MAX_LOG_MESSAGE_BYTES)
+            .min(MAX_LOG_BYTES_PER_SCAN - self.log_bytes)
+    }
+
+    fn note_log(&mut self, kept: usize, cut: u64) {
+        self.log_bytes += kept;
+        self.dropped.log_bytes += cut;
+        if kept == 0 && cut > 0 {
+            self.dropped.log_messages += 1;
+        }
+    }
+}
+
+/// One host function a module may import.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportSignature {
+    /// Import module (`env`).
+    pub module: &'static str,
+    /// Function name.
+    pub name: &'static str,
+    /// Parameter types.
+    pub params: &'static [ValType],
+    /// Result types.
+    pub results: &'static [ValType],
+}
+
+/// Every import the host provides.
+pub fn provided_imports() -> impl Iterator<Item = &'static ImportSignature> {
+    env::IMPORTS.iter()
+}
+
+/// Builds the linker holding every import plugbox provides.
+pub(crate) fn linker(engine: &wasmi::Engine) -> Linker<HostState> {
+    let mut linker = Linker::new(engine);
+    env::define(&mut linker);
+    linker
+}
+
+/// Refuses a module that imports anything the host does not provide, or with another type.
+pub(crate) fn check_imports(module: &Module) -> Result<(), LoadError> {
+    for import in module.imports() {
+        let (namespace, name) = (import.module(), import.name());
+        let provided = provided_imports().find(|p| p.module == namespace && p.name == name);
+        let Some(provided) = provided else {
+            return Err(LoadError::UnknownImport {
+                import: format!("{namespace}.{name}"),
+                ty: describe(import.ty()),
+            });
+        };
+        let matches = matches!(import.ty(), ExternType::Func(f)
+            if f.params() == provided.params && f.results() == provided.results);
+        if !matches {
+            return Err(LoadError::ImportSignature {
+                import: format!("{namespace}.{name}"),
+                expected: describe(&ExternType::Func(FuncType::new(
+                    provided.params.iter().copied(),
+                    provided.results.iter().copied(),
+                ))),
+                found: describe(import.ty()),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The signature table and the linked functions must agree: a module importing every
+    /// listed function with the listed types instantiates.
+    #[test]
+    fn signature_table_matches_the_linker() {
+        let engine = crate::runtime::engine();
+        let linker = linker(&engine);
+        let types = |ts: &[ValType]| ts.iter().map(|_| "i32").collect::<Vec<_>>().join(" ");
+        let imports: String = provided_imports()
+            .map(|p| {
+                assert!(p.params.iter().chain(p.results).all(|t| *t == ValType::I32));
+                format!(
+                    "(import \"{}\" \"{}\" (func (param {}) (result {})))",
+                    p.module,
+                    p.name,
+                    types(p.params),
+                    types(p.results)
+                )
+            })
+            .collect();
+        let wasm = wat::parse_str(format!("(module {imports})")).unwrap();
+        let module = Module::new(&engine, wasm).unwrap();
+        check_imports(&module).unwrap();
+        let mut store = wasmi::Store::new(&engine, HostState::new("t", 1 << 20, "", ""));
+        linker.instantiate_and_start(&mut store, &module).unwrap();
+    }
+}

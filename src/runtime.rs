@@ -1,0 +1,43 @@
+//! The engine shared by every plugin of a registry: one wasmi `Engine` configured for fuel
+//! metering, one `Linker` with the host imports, and the machine's measured fuel rate.
+//!
+//! Modules are compiled once, at load, into this engine; each file scanned gets a fresh
+//! `Store` (and so a fresh instance) that is dropped when the scan ends. wasmi never frees
+//! compiled code from an engine, so reloading plugins compiles into it again: a host that
+//! reloads very often should build a new registry from time to time.
+
+use wasmi::{CompilationMode, Config, Engine, Linker};
+
+use crate::host::{self, HostState};
+use crate::sandbox::budget::FuelRate;
+
+/// The engine, linker and fuel rate of a registry.
+pub(crate) struct Runtime {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<HostState>,
+    pub(crate) rate: FuelRate,
+}
+
+impl Runtime {
+    pub(crate) fn new() -> Self {
+        let engine = engine();
+        let linker = host::linker(&engine);
+        Self {
+            engine,
+            linker,
+            rate: FuelRate::default(),
+        }
+    }
+}
+
+/// The engine configuration every plugin runs under.
+pub(crate) fn engine() -> Engine {
+    let mut config = Config::default();
+    config
+        .consume_fuel(true)
+        // Validate everything at load; translate each function on its first call.
+        .compilation_mode(CompilationMode::LazyTranslation)
+        // The ABI has one memory; the limiter refuses a second one anyway.
+        .wasm_multi_memory(false);
+    Engine::new(&config)
+}

@@ -1,0 +1,226 @@
+//! The sandbox (CONTRACT §5): one store per call sequence, holding the memory cap, running
+//! every call into the guest under its time budget, and turning traps, timeouts and memory
+//! refusals into [`Failure`]s.
+
+pub mod budget;
+pub mod guest_memory;
+pub mod limiter;
+pub mod start;
+
+use std::time::{Duration, Instant};
+
+use wasmi::errors::ErrorKind;
+use wasmi::{Instance, Memory, Module, Store, TrapCode, WasmParams, WasmResults};
+
+use crate::findings::{CallCost, Failure, FailureKind, Stage};
+use crate::host::HostState;
+use crate::runtime::Runtime;
+use budget::{Deadline, Interrupted};
+
+const PAGE: usize = 65536;
+
+/// A store with at most one instance of a plugin module, and what its calls cost.
+pub(crate) struct Sandbox<'r> {
+    runtime: &'r Runtime,
+    store: Store<HostState>,
+    instance: Option<(Instance, Memory)>,
+    budget: Duration,
+    cost: CallCost,
+}
+
+impl<'r> Sandbox<'r> {
+    /// A fresh store for `state`; each call into the guest gets `budget`.
+    pub fn new(runtime: &'r Runtime, state: HostState, budget: Duration) -> Self {
+        let mut store = Store::new(&runtime.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        Self {
+            runtime,
+            store,
+            instance: None,
+            budget,
+            cost: CallCost::default(),
+        }
+    }
+
+    /// A fresh deadline of one budget.
+    pub fn deadline(&self) -> Deadline {
+        Deadline::after(self.budget)
+    }
+
+    /// Instantiates `module`; its start function, if any, runs under one budget.
+    pub fn instantiate(&mut self, module: &Module, has_start: bool) -> Result<(), Failure> {
+        let deadline = self.deadline();
+        let fuel = if has_start {
+            start::calibrate(&self.runtime.engine, &self.runtime.rate);
+            budget::unsliced_fuel(&self.runtime.rate, deadline)
+        } else {
+            // Instantiation without a start function runs no guest code.
+            u64::MAX
+        };
+        self.set_fuel(fuel);
+        self.store.data_mut().limiter.clear_refusal();
+        let started = Instant::now();
+        let result = self
+            .runtime
+            .linker
+            .instantiate_and_start(&mut self.store, module);
+        self.cost.add(CallCost {
+            fuel: fuel - self.store.get_fuel().unwrap_or(fuel),
+            micros: started.elapsed().as_micros() as u64,
+        });
+        let instance =
+            result.map_err(|e| self.failure(Stage::Instantiate, Interrupted::Trap(e)))?;
+        let memory = instance
+            .get_memory(&self.store, "memory")
+            .expect("the memory export was checked at load");
+        self.instance = Some((instance, memory));
+        Ok(())
+    }
+
+    /// Calls the export `name` under `deadline`. The export's presence and signature were
+    /// checked at load.
+    pub fn call<P: WasmParams, R: WasmResults>(
+        &mut self,
+        name: &str,
+        params: P,
+        stage: Stage,
+        deadline: Deadline,
+    ) -> Result<R, Failure> {
+        let (instance, _) = self.instance.expect("calls follow instantiation");
+        let func = instance
+            .get_typed_func::<P, R>(&self.store, name)
+            .expect("export signatures were checked at load");
+        self.store.data_mut().limiter.clear_refusal();
+        let (result, cost) =
+            budget::call(&mut self.store, &func, params, deadline, &self.runtime.rate);
+        self.cost.add(cost);
+        result.map_err(|interrupted| self.failure(stage, interrupted))
+    }
+
+    /// Finds room for `len` bytes in guest memory: from the guest's `alloc` when it has one
+    /// (the returned range is checked), else by growing memory and using the old end.
+    pub fn guest_buffer(
+        &mut self,
+        len: usize,
+        use_alloc: bool,
+        stage: Stage,
+        deadline: Deadline,
+    ) -> Result<usize, Failure> {
+        let (_, memory) = self.instance.expect("buffers follow instantiation");
+        let abi = |reason: String| Failure {
+            kind: FailureKind::Abi,
+            stage,
+            reason,
+        };
+        let guest_len = i32::try_from(len)
+            .map_err(|_| abi(format!("{len} bytes do not fit a 32-bit guest length")))?;
+        if use_alloc {
+            let ptr = self.call::<i32, i32>("alloc", guest_len, stage, deadline)?;
+            let size = memory.data_size(&self.store);
+            if ptr == 0 && len > 0 {
+                return Err(self
+                    .memory_failure(stage)
+                    .unwrap_or_else(|| abi(format!("alloc({len}) returned a null pointer"))));
+            }
+            return guest_memory::range(size, ptr, guest_len, "alloc result")
+                .map(|range| range.start)
+                .map_err(|_| {
+                    abi(format!(
+                        "alloc({len}) returned address {} but guest memory is {size} bytes",
+                        ptr as u32
+                    ))
+                });
+        }
+        let old_size = memory.data_size(&self.store);
+        let pages = len.div_ceil(PAGE) as u64;
+        self.store.data_mut().limiter.clear_refusal();
+        match memory.grow(&mut self.store, pages) {
+            Ok(_) => Ok(old_size),
+            Err(error) => Err(self.memory_failure(stage).unwrap_or(Failure {
+                kind: FailureKind::MemoryLimit,
+                stage,
+                reason: format!(
+                    "cannot grow guest memory of {old_size} bytes by {pages} pages: {error}"
+                ),
+            })),
+        }
+    }
+
+    /// Copies `data` into guest memory at `ptr` (a range from [`Sandbox::guest_buffer`]).
+    pub fn write(&mut self, ptr: usize, data: &[u8]) {
+        let (_, memory) = self.instance.expect("writes follow instantiation");
+        memory.data_mut(&mut self.store)[ptr..ptr + data.len()].copy_from_slice(data);
+    }
+
+    /// Reads `len` bytes at `ptr` of guest memory, clipped to the memory's end.
+    pub fn read(&self, ptr: usize, len: usize) -> &[u8] {
+        let (_, memory) = self.instance.expect("reads follow instantiation");
+        let data = memory.data(&self.store);
+        &data[ptr.min(data.len())..ptr.saturating_add(len).min(data.len())]
+    }
+
+    /// The host state and the summed cost of all calls.
+    pub fn finish(self) -> (HostState, CallCost) {
+        (self.store.into_data(), self.cost)
+    }
+
+    fn set_fuel(&mut self, fuel: u64) {
+        self.store
+            .set_fuel(fuel)
+            .expect("the engine is configured to consume fuel");
+    }
+
+    /// A memory-limit failure if the limiter refused a growth during the last call.
+    fn memory_failure(&self, stage: Stage) -> Option<Failure> {
+        self.store
+            .data()
+            .limiter
+            .last_refusal()
+            .map(|refusal| Failure {
+                kind: FailureKind::MemoryLimit,
+                stage,
+                reason: format!(
+                    "needs {} bytes of linear memory; the plugin's cap is {} bytes (max_memory_mb)",
+                    refusal.desired, refusal.cap
+                ),
+            })
+    }
+
+    fn failure(&self, stage: Stage, interrupted: Interrupted) -> Failure {
+        let timeout = || Failure {
+            kind: FailureKind::Timeout,
+            stage,
+            reason: format!(
+                "exceeded its time budget of {} ms (max_exec_ms)",
+                self.budget.as_millis()
+            ),
+        };
+        match interrupted {
+            Interrupted::Timeout => timeout(),
+            Interrupted::Trap(error) if error.as_trap_code() == Some(TrapCode::OutOfFuel) => {
+                timeout()
+            }
+            // A trap right after the cap refused a growth (an allocator giving up) is the
+            // memory cap at work, and is reported as such.
+            Interrupted::Trap(error) => match self.memory_failure(stage) {
+                Some(mut failure) => {
+                    if !matches!(
+                        error.kind(),
+                        ErrorKind::Memory(_) | ErrorKind::Instantiation(_)
+                    ) {
+                        failure.reason = format!(
+                            "{error}, after the cap refused a growth: {}",
+                            failure.reason
+                        );
+                    }
+                    failure
+                }
+                None => Failure {
+                    kind: FailureKind::Trap,
+                    stage,
+                    reason: error.to_string(),
+                },
+            },
+        }
+    }
+}
