@@ -40,7 +40,10 @@ fn endless_loop_in_scan_ends_as_a_timeout_within_twice_the_budget() {
     let budget = Duration::from_millis(200);
     assert!(elapsed >= budget, "stopped early: {elapsed:?}");
     assert!(elapsed < 2 * budget, "a 200 ms budget took {elapsed:?}");
-    eprintln!("timeout overshoot: at most {:?} over a 200 ms budget", elapsed - budget);
+    eprintln!(
+        "timeout overshoot: at most {:?} over a 200 ms budget",
+        elapsed - budget
+    );
     assert_good_found_marker(&report);
 }
 
@@ -62,7 +65,10 @@ fn endless_loop_in_alloc_ends_as_a_timeout() {
     plugins.add_good("zz-good");
     let report = scan(&plugins.registry(), MARKED);
     let failure = failure_of(&report, "LoopAlloc");
-    assert_eq!((failure.kind, failure.stage), (FailureKind::Timeout, Stage::Transfer));
+    assert_eq!(
+        (failure.kind, failure.stage),
+        (FailureKind::Timeout, Stage::Transfer)
+    );
     assert_good_found_marker(&report);
 }
 
@@ -72,7 +78,11 @@ fn loops_at_load(export: &str, signature: &str) -> String {
         &format!(
             r#"(func (export "{export}") {signature} {LOOP} {})
             (func (export "scan") (param i32 i32) (result i32) (i32.const 0))"#,
-            if signature.contains("result") { "(i32.const 0)" } else { "" }
+            if signature.contains("result") {
+                "(i32.const 0)"
+            } else {
+                ""
+            }
         ),
     )
 }
@@ -81,8 +91,18 @@ fn loops_at_load(export: &str, signature: &str) -> String {
 fn endless_loops_at_load_are_timeouts_and_do_not_stop_other_plugins() {
     let plugins = Plugins::new();
     let budget = json!({"permissions": {"max_exec_ms": 100}});
-    plugins.add("on-load", "OnLoad", budget.clone(), &loops_at_load("on_load", "(result i32)"));
-    plugins.add("initialize", "Init", budget.clone(), &loops_at_load("_initialize", ""));
+    plugins.add(
+        "on-load",
+        "OnLoad",
+        budget.clone(),
+        &loops_at_load("on_load", "(result i32)"),
+    );
+    plugins.add(
+        "initialize",
+        "Init",
+        budget.clone(),
+        &loops_at_load("_initialize", ""),
+    );
     plugins.add(
         "name",
         "Name",
@@ -113,12 +133,17 @@ fn endless_loops_at_load_are_timeouts_and_do_not_stop_other_plugins() {
     ] {
         let error = load_error(&registry, dir);
         assert!(
-            error.contains(&format!("{stage} failed: exceeded its time budget of 100 ms")),
+            error.contains(&format!(
+                "{stage} failed: exceeded its time budget of 100 ms"
+            )),
             "{dir}: {error}"
         );
     }
     // Four 100 ms budgets; the start function's is converted to fuel, so allow slack.
-    assert!(elapsed < Duration::from_millis(1000), "loading took {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(1000),
+        "loading took {elapsed:?}"
+    );
     assert_eq!(registry.plugins().len(), 1);
     assert_good_found_marker(&scan(&registry, MARKED));
 }
@@ -158,7 +183,10 @@ fn growing_in_a_loop_stops_at_the_cap() {
         ),
     );
     let report = scan(&plugins.registry(), b"x");
-    assert_eq!(run_of(&report, "Bomb").status, RunStatus::Ok { score: 32 }.clamped());
+    assert_eq!(
+        run_of(&report, "Bomb").status,
+        RunStatus::Ok { score: 32 }.clamped()
+    );
     assert_eq!(run_of(&report, "Bomb").peak_memory_bytes, 2 << 20);
 }
 
@@ -168,7 +196,9 @@ trait Clamped {
 impl Clamped for RunStatus {
     fn clamped(self) -> Self {
         match self {
-            RunStatus::Ok { score } => RunStatus::Ok { score: score.min(100) },
+            RunStatus::Ok { score } => RunStatus::Ok {
+                score: score.min(100),
+            },
             other => other,
         }
     }
@@ -181,7 +211,10 @@ fn declared_initial_memory_above_the_cap_is_refused_at_load() {
         "big",
         "Big",
         json!({"permissions": {"max_memory_mb": 1}}),
-        &module(17, r#"(func (export "scan") (param i32 i32) (result i32) (i32.const 0))"#),
+        &module(
+            17,
+            r#"(func (export "scan") (param i32 i32) (result i32) (i32.const 0))"#,
+        ),
     );
     plugins.add_good("zz-good");
     let registry = plugins.registry();
@@ -196,7 +229,12 @@ fn declared_initial_memory_above_the_cap_is_refused_at_load() {
 #[test]
 fn file_larger_than_the_cap_is_skipped_for_that_plugin_only() {
     let plugins = Plugins::new();
-    plugins.add("small", "Small", json!({"permissions": {"max_memory_mb": 1}}), MARKER_WAT);
+    plugins.add(
+        "small",
+        "Small",
+        json!({"permissions": {"max_memory_mb": 1}}),
+        MARKER_WAT,
+    );
     plugins.add_good("zz-good");
     let registry = plugins.registry();
     let mut big = vec![b'.'; 2 << 20];
@@ -204,7 +242,10 @@ fn file_larger_than_the_cap_is_skipped_for_that_plugin_only() {
     let report = scan(&registry, &big);
     match &run_of(&report, "Small").status {
         RunStatus::Skipped { reason } => {
-            assert!(reason.contains("2097152 bytes") && reason.contains("max_memory_mb = 1"), "{reason}")
+            assert!(
+                reason.contains("2097152 bytes") && reason.contains("max_memory_mb = 1"),
+                "{reason}"
+            )
         }
         other => panic!("expected a skip, got {other:?}"),
     }
@@ -219,7 +260,10 @@ fn file_that_fits_the_cap_but_not_beside_the_module_is_skipped() {
         "tight",
         "Tight",
         json!({"permissions": {"max_memory_mb": 1}}),
-        &module(15, r#"(func (export "scan") (param i32 i32) (result i32) (i32.const 0))"#),
+        &module(
+            15,
+            r#"(func (export "scan") (param i32 i32) (result i32) (i32.const 0))"#,
+        ),
     );
     let report = scan(&plugins.registry(), &vec![0u8; 100_000]);
     match &run_of(&report, "Tight").status {

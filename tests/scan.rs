@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use plugbox::{RunStatus, registry::HostConfig, Registry};
+use plugbox::{Registry, RunStatus, registry::HostConfig};
 use serde_json::json;
 
 #[test]
@@ -45,7 +45,10 @@ fn nonzero_score_without_report_yields_a_synthesized_finding() {
     assert_eq!(report.findings.len(), 1);
     assert_eq!(report.findings[0].threat, "Plugin.Quiet");
     assert_eq!(report.findings[0].score, 42);
-    assert_eq!(report.findings[0].detail, "Plugin 'Quiet' returned threat score 42");
+    assert_eq!(
+        report.findings[0].detail,
+        "Plugin 'Quiet' returned threat score 42"
+    );
 }
 
 #[test]
@@ -82,8 +85,15 @@ fn scores_are_clamped_at_both_ends() {
     );
     let report = scan(&plugins.registry(), b"x");
     assert_eq!(run_of(&report, "High").status, RunStatus::Ok { score: 100 });
-    assert_eq!(run_of(&report, "Negative").status, RunStatus::Ok { score: 0 });
-    let scores: Vec<_> = report.findings.iter().map(|f| (f.plugin.as_str(), f.score)).collect();
+    assert_eq!(
+        run_of(&report, "Negative").status,
+        RunStatus::Ok { score: 0 }
+    );
+    let scores: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| (f.plugin.as_str(), f.score))
+        .collect();
     assert_eq!(scores, [("High", 100), ("Reports", 100), ("Reports", 0)]);
 }
 
@@ -106,7 +116,11 @@ fn get_file_path_truncates_and_returns_the_full_length() {
     let plugins = Plugins::new();
     plugins.add("p", "Path", json!({}), &echo_module("get_file_path"));
     let report = plugins.registry().scan(b"x", "/samples/file.bin", "pdf");
-    let got: Vec<_> = report.findings.iter().map(|f| (f.threat.as_str(), f.score)).collect();
+    let got: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| (f.threat.as_str(), f.score))
+        .collect();
     assert_eq!(got, [("/sam", 17), ("/samples/file.bin", 17)]);
 }
 
@@ -115,15 +129,29 @@ fn get_file_type_truncates_and_returns_the_full_length() {
     let plugins = Plugins::new();
     plugins.add("p", "Type", json!({}), &echo_module("get_file_type"));
     let report = plugins.registry().scan(b"x", "/f", "script");
-    let got: Vec<_> = report.findings.iter().map(|f| (f.threat.as_str(), f.score)).collect();
+    let got: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| (f.threat.as_str(), f.score))
+        .collect();
     assert_eq!(got, [("scri", 6), ("script", 6)]);
 }
 
 #[test]
 fn file_type_filter_decides_which_plugins_see_a_file() {
     let plugins = Plugins::new();
-    plugins.add("pdf-only", "PdfOnly", json!({"file_types": ["pdf"]}), MARKER_WAT);
-    plugins.add("elf-pe", "Binaries", json!({"file_types": ["elf", "pe"]}), MARKER_WAT);
+    plugins.add(
+        "pdf-only",
+        "PdfOnly",
+        json!({"file_types": ["pdf"]}),
+        MARKER_WAT,
+    );
+    plugins.add(
+        "elf-pe",
+        "Binaries",
+        json!({"file_types": ["elf", "pe"]}),
+        MARKER_WAT,
+    );
     plugins.add_good("all");
     let registry = plugins.registry();
     let pdf = registry.scan(MARKED, "a.pdf", "pdf");
@@ -154,7 +182,10 @@ fn no_state_survives_from_one_scan_to_the_next() {
     );
     let registry = plugins.registry();
     for _ in 0..3 {
-        assert_eq!(scan(&registry, b"x").runs[0].status, RunStatus::Ok { score: 2 });
+        assert_eq!(
+            scan(&registry, b"x").runs[0].status,
+            RunStatus::Ok { score: 2 }
+        );
     }
 }
 
@@ -182,8 +213,14 @@ fn data_reaches_the_guest_intact_with_and_without_alloc() {
         ),
     );
     let report = scan(&plugins.registry(), &[10, 20, 30]);
-    assert_eq!(run_of(&report, "NoAlloc").status, RunStatus::Ok { score: 60 });
-    assert_eq!(run_of(&report, "WithAlloc").status, RunStatus::Ok { score: 60 });
+    assert_eq!(
+        run_of(&report, "NoAlloc").status,
+        RunStatus::Ok { score: 60 }
+    );
+    assert_eq!(
+        run_of(&report, "WithAlloc").status,
+        RunStatus::Ok { score: 60 }
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ pub const SLICE: Duration = Duration::from_millis(1);
 const INITIAL_FUEL_PER_MS: u64 = 20_000;
 const MIN_SLICE_FUEL: u64 = 1_000;
 const MAX_SLICE_FUEL: u64 = 1 << 40;
+const MIN_MEASURABLE_SLICE: Duration = Duration::from_micros(200);
 
 /// The fuel this machine burns per millisecond, learnt from every sliced call and shared by
 /// all plugins of a runtime.
@@ -37,6 +38,15 @@ impl Default for FuelRate {
 }
 
 impl FuelRate {
+    /// An estimate starting at `per_ms`, as if measured (for tests of slicing).
+    #[cfg(test)]
+    fn fixed(per_ms: u64) -> Self {
+        Self {
+            per_ms: AtomicU64::new(per_ms),
+            measured: AtomicU64::new(1),
+        }
+    }
+
     /// Current estimate of fuel burnt per millisecond.
     pub fn per_ms(&self) -> u64 {
         self.per_ms.load(Ordering::Relaxed)
@@ -48,12 +58,17 @@ impl FuelRate {
     }
 
     fn record(&self, fuel: u64, elapsed: Duration) {
-        // Slices shorter than this are dominated by timer and call overhead.
-        if elapsed < Duration::from_micros(200) {
+        let old = self.per_ms();
+        // Slices shorter than this are dominated by timer and call overhead: they only say
+        // the estimate is far too low, so grow it quickly until slices are measurable.
+        if elapsed < MIN_MEASURABLE_SLICE {
+            if !self.is_measured() {
+                self.per_ms
+                    .store(old.saturating_mul(4).min(MAX_SLICE_FUEL), Ordering::Relaxed);
+            }
             return;
         }
         let sample = (fuel as u128 * 1_000_000 / elapsed.as_nanos().max(1)) as u64;
-        let old = self.per_ms();
         // Move fast while learning, then smooth: one slow slice (the OS preempting us)
         // should not halve the next slice.
         let new = if self.is_measured() {
@@ -192,4 +207,45 @@ fn next_slice(rate: &FuelRate, deadline: Deadline, required: u64) -> u64 {
 
 fn set_fuel<T>(store: &mut Store<T>, fuel: u64) -> Result<(), wasmi::Error> {
     store.as_context_mut().set_fuel(fuel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_slices_grow_an_unmeasured_estimate() {
+        let rate = FuelRate::default();
+        rate.record(INITIAL_FUEL_PER_MS, Duration::from_micros(10));
+        assert_eq!(rate.per_ms(), 4 * INITIAL_FUEL_PER_MS);
+        assert!(!rate.is_measured());
+        rate.record(1_000_000, Duration::from_millis(2));
+        assert_eq!(rate.per_ms(), 500_000);
+        assert!(rate.is_measured());
+    }
+
+    #[test]
+    fn measured_estimate_is_smoothed() {
+        let rate = FuelRate::fixed(1000);
+        rate.record(2000, Duration::from_millis(1));
+        assert_eq!(rate.per_ms(), 1250);
+        rate.record(1, Duration::from_micros(1));
+        assert_eq!(
+            rate.per_ms(),
+            1250,
+            "noise-level slices do not move a measured rate"
+        );
+    }
+
+    #[test]
+    fn slices_never_outrun_the_deadline_by_more_than_a_slice() {
+        let rate = FuelRate::fixed(1_000_000);
+        let deadline = Deadline::after(Duration::from_micros(100));
+        assert!(next_slice(&rate, deadline, 0) <= 100_000);
+        assert_eq!(
+            next_slice(&rate, deadline, 5_000_000),
+            5_000_000,
+            "required fuel wins"
+        );
+    }
 }

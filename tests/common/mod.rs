@@ -7,7 +7,8 @@ use plugbox::{HostConfig, Registry, ScanReport};
 use serde_json::{Value, json};
 
 /// The bundled example plugin's source.
-pub const MARKER_WAT: &str = include_str!("../../examples/plugins/marker-scanner/marker_scanner.wat");
+pub const MARKER_WAT: &str =
+    include_str!("../../examples/plugins/marker-scanner/marker_scanner.wat");
 
 /// A plugins directory in a temporary folder.
 pub struct Plugins {

@@ -1,0 +1,323 @@
+//! The `plugbox scan` command: output, `--json`, exit codes, directory walking.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+use serde_json::{Value, json};
+
+fn plugbox(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plugbox"))
+        .args(args)
+        .env_remove("PLUGBOX_PLUGINS")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_lines(output: &Output) -> Vec<Value> {
+    text(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+#[test]
+fn readme_scan_detects_the_marker_and_exits_1() {
+    let out = plugbox(&["scan", "--plugins", "examples/plugins", "examples/samples"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(
+            "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'Marker Scanner'"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("clean.txt"), "{stdout}");
+    assert!(text(&out.stderr).contains("2 files scanned with 1 plugins"));
+}
+
+#[test]
+fn clean_file_exits_0_and_fail_score_moves_the_threshold() {
+    let out = plugbox(&[
+        "scan",
+        "--plugins",
+        "examples/plugins",
+        "examples/samples/clean.txt",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = plugbox(&[
+        "scan",
+        "--plugins",
+        "examples/plugins",
+        "--fail-score",
+        "90",
+        "examples/samples/marked.txt",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "85 is below 90");
+    assert!(
+        text(&out.stdout).contains("Custom.MaliciousMarker"),
+        "still listed"
+    );
+    let out = plugbox(&[
+        "scan",
+        "--plugins",
+        "examples/plugins",
+        "--fail-score",
+        "85",
+        "examples/samples/marked.txt",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn json_output_is_one_object_per_line_with_stable_fields() {
+    let out = plugbox(&[
+        "scan",
+        "--json",
+        "--plugins",
+        "examples/plugins",
+        "examples/samples",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines = json_lines(&out);
+    let types: Vec<_> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["file", "file", "summary"]);
+    let marked = &lines[1];
+    assert_eq!(marked["path"], "examples/samples/marked.txt");
+    assert_eq!(marked["file_type"], "unknown");
+    assert_eq!(marked["max_score"], 85);
+    assert_eq!(
+        marked["findings"],
+        json!([{
+            "plugin": "Marker Scanner",
+            "threat": "Custom.MaliciousMarker",
+            "score": 85,
+            "detail": "Found MALICIOUS_MARKER string in file data"
+        }])
+    );
+    let run = &marked["plugins"][0];
+    assert_eq!(run["plugin"], "Marker Scanner");
+    assert_eq!(run["status"], "ok");
+    assert_eq!(run["score"], 85);
+    for field in ["fuel", "micros", "peak_memory_bytes", "dropped"] {
+        assert!(run.get(field).is_some(), "{field} missing: {run}");
+    }
+    let summary = &lines[2];
+    assert_eq!(
+        (summary["files"].as_u64(), summary["detections"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(summary["errors"], 0);
+}
+
+#[test]
+fn broken_plugin_and_failing_plugin_exit_2_and_are_reported() {
+    let plugins = Plugins::new();
+    plugins.add_good("good");
+    plugins.add("broken", "Broken", json!({"platforms": []}), MARKER_WAT);
+    let dir = plugins.path().to_str().unwrap();
+    let out = plugbox(&["scan", "--plugins", dir, "examples/samples/marked.txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stdout).contains("Custom.MaliciousMarker"),
+        "finding still shown"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("plugin not loaded") && stderr.contains("field `platforms`"),
+        "{stderr}"
+    );
+
+    let out = plugbox(&[
+        "scan",
+        "--json",
+        "--plugins",
+        dir,
+        "examples/samples/marked.txt",
+    ]);
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["type"], "load_error");
+    assert!(lines[0]["plugin_dir"].as_str().unwrap().ends_with("broken"));
+    assert!(
+        lines[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("field `platforms`")
+    );
+
+    let failing = Plugins::new();
+    failing.add_good("good");
+    failing.add("trap", "Trap", json!({}), &scan_module("unreachable"));
+    let out = plugbox(&[
+        "scan",
+        "--plugins",
+        failing.path().to_str().unwrap(),
+        "examples/samples/clean.txt",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("plugin 'Trap' on examples/samples/clean.txt: scan failed:")
+            && stderr.contains("unreachable"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn directories_are_walked_recursively_and_symlink_loops_end() {
+    let tree = tempfile::tempdir().unwrap();
+    let deep = tree.path().join("a/b/c");
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("payload.bin"), MARKED).unwrap();
+    std::fs::write(tree.path().join("a/clean.txt"), "clean").unwrap();
+    std::os::unix::fs::symlink(tree.path(), deep.join("loop")).unwrap();
+    let out = plugbox(&[
+        "scan",
+        "--json",
+        "--plugins",
+        "examples/plugins",
+        tree.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let files: Vec<_> = json_lines(&out)
+        .into_iter()
+        .filter(|l| l["type"] == "file")
+        .map(|l| l["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(
+        files[0].ends_with("a/b/c/payload.bin") && files[1].ends_with("a/clean.txt"),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn missing_paths_are_reported_and_exit_2() {
+    let out = plugbox(&[
+        "scan",
+        "--plugins",
+        "examples/plugins",
+        "examples/samples/marked.txt",
+        "/no/such/file",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("/no/such/file"));
+    assert!(
+        text(&out.stdout).contains("Custom.MaliciousMarker"),
+        "other files still scanned"
+    );
+}
+
+#[test]
+fn missing_plugin_directory_is_a_clear_error() {
+    let out = plugbox(&["scan", "--plugins", "/no/such/plugins", "examples/samples"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("plugin directory /no/such/plugins (--plugins) does not exist"),
+        "{stderr}"
+    );
+
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_plugbox"))
+        .args(["scan", "examples/samples"])
+        .env_remove("PLUGBOX_PLUGINS")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains(".plugbox/plugins (the default) does not exist"));
+}
+
+#[test]
+fn plugbox_plugins_variable_names_the_directory() {
+    let out = Command::new(env!("CARGO_BIN_EXE_plugbox"))
+        .args(["scan", "examples/samples/marked.txt"])
+        .env("PLUGBOX_PLUGINS", "examples/plugins")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
+
+#[test]
+fn bad_flags_exit_2_with_a_message() {
+    for (args, expected) in [
+        (&["scan", "--fail-score", "x", "p"][..], "--fail-score"),
+        (&["scan", "--log-level", "chatty", "p"][..], "--log-level"),
+        (&["scan", "--what", "p"][..], "--what"),
+        (&["scan"][..], "no PATH"),
+        (&[][..], "no command"),
+    ] {
+        let out = plugbox(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(plugbox(&["--help"]).status.code(), Some(0));
+    assert!(text(&plugbox(&["--version"]).stdout).starts_with("plugbox "));
+}
+
+#[test]
+fn log_level_debug_shows_loading_and_per_call_costs() {
+    let out = plugbox(&[
+        "scan",
+        "--log-level",
+        "debug",
+        "--plugins",
+        "examples/plugins",
+        "examples/samples/marked.txt",
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("loaded plugin 'Marker Scanner'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("[Marker Scanner] Marker Scanner loaded"),
+        "plugin's own log: {stderr}"
+    );
+    assert!(
+        stderr.contains("fuel") && stderr.contains("peak memory"),
+        "{stderr}"
+    );
+    // RUST_LOG keeps working when --log-level is absent.
+    let out = Command::new(env!("CARGO_BIN_EXE_plugbox"))
+        .args([
+            "scan",
+            "--plugins",
+            "examples/plugins",
+            "examples/samples/marked.txt",
+        ])
+        .env("RUST_LOG", "plugbox::guest=info")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Marker Scanner loaded") && !stderr.contains("fuel"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn empty_plugin_directory_is_an_incomplete_scan() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = plugbox(&[
+        "scan",
+        "--plugins",
+        empty.path().to_str().unwrap(),
+        "examples/samples",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no plugins loaded"));
+    let _ = Path::new("");
+}
