@@ -41,3 +41,8 @@ pub use findings::{
 pub use manifest::{Manifest, Permissions};
 pub use plugin::{Input, Plugin};
 pub use registry::{HostConfig, Registry, engine_version};
+
+/// The README's examples, compiled as doctests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
