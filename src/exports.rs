@@ -14,6 +14,7 @@ struct ExportRule {
     params: &'static [ValType],
     results: &'static [ValType],
     signature: &'static str,
+    flag: fn(&mut Exports) -> &mut bool,
 }
 
 const FUNCTIONS: &[ExportRule] = &[
@@ -23,6 +24,7 @@ const FUNCTIONS: &[ExportRule] = &[
         params: &[I32, I32],
         results: &[I32],
         signature: "func (i32 ptr, i32 len) -> i32",
+        flag: |e| &mut e.scan,
     },
     ExportRule {
         name: "on_load",
@@ -30,6 +32,7 @@ const FUNCTIONS: &[ExportRule] = &[
         params: &[],
         results: &[I32],
         signature: "func () -> i32",
+        flag: |e| &mut e.on_load,
     },
     ExportRule {
         name: "plugin_name",
@@ -37,6 +40,7 @@ const FUNCTIONS: &[ExportRule] = &[
         params: &[I32, I32],
         results: &[I32],
         signature: "func (i32 buf, i32 len) -> i32",
+        flag: |e| &mut e.plugin_name,
     },
     ExportRule {
         name: "plugin_version",
@@ -44,6 +48,7 @@ const FUNCTIONS: &[ExportRule] = &[
         params: &[I32, I32],
         results: &[I32],
         signature: "func (i32 buf, i32 len) -> i32",
+        flag: |e| &mut e.plugin_version,
     },
     ExportRule {
         name: "alloc",
@@ -51,6 +56,7 @@ const FUNCTIONS: &[ExportRule] = &[
         params: &[I32],
         results: &[I32],
         signature: "func (i32 size) -> i32",
+        flag: |e| &mut e.alloc,
     },
     ExportRule {
         name: "_initialize",
@@ -58,6 +64,7 @@ const FUNCTIONS: &[ExportRule] = &[
         params: &[],
         results: &[],
         signature: "func () -> ()",
+        flag: |e| &mut e.initialize,
     },
 ];
 
@@ -66,6 +73,8 @@ const MEMORY: &str = "a 32-bit linear memory";
 /// Which optional exports a checked module has.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Exports {
+    /// `scan` (always true once checked)
+    pub scan: bool,
     /// `on_load`
     pub on_load: bool,
     /// `plugin_name`
@@ -97,23 +106,11 @@ impl Exports {
                 });
             }
         }
-        let mut present = Vec::with_capacity(FUNCTIONS.len());
+        let mut exports = Self::default();
         for rule in FUNCTIONS {
-            present.push(rule.check(module)?);
+            *(rule.flag)(&mut exports) = rule.check(module)?;
         }
-        let has = |name: &str| {
-            FUNCTIONS
-                .iter()
-                .zip(&present)
-                .any(|(rule, &present)| rule.name == name && present)
-        };
-        Ok(Self {
-            on_load: has("on_load"),
-            plugin_name: has("plugin_name"),
-            plugin_version: has("plugin_version"),
-            alloc: has("alloc"),
-            initialize: has("_initialize"),
-        })
+        Ok(exports)
     }
 }
 

@@ -91,11 +91,11 @@ impl Registry {
                     plugin,
                     error,
                 };
+                // The host reports failures from `failures()`; logging them louder would say it twice.
+                log::debug!("plugin not loaded: {failure}");
                 let list = if failure.error.is_skip() {
-                    log::info!("{failure}");
                     &mut self.skipped
                 } else {
-                    log::warn!("plugin not loaded: {failure}");
                     &mut self.failures
                 };
                 list.push(failure);

@@ -232,3 +232,17 @@ fn runs_report_cost_and_memory() {
     assert!(run.cost.fuel > 0, "{run:?}");
     assert!(run.peak_memory_bytes >= 65536, "{run:?}");
 }
+
+#[test]
+fn registry_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Registry>();
+    let plugins = Plugins::new();
+    plugins.add_good("good");
+    let registry = plugins.registry();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| assert_good_found_marker(&scan(&registry, MARKED)));
+        }
+    });
+}
