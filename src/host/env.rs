@@ -126,31 +126,33 @@ fn log_level(level: i32) -> log::Level {
 }
 
 fn get_file_path(
-    mut caller: Caller<'_, HostState>,
+    caller: Caller<'_, HostState>,
     buf_ptr: i32,
     buf_len: i32,
 ) -> Result<i32, wasmi::Error> {
-    let (mem, state) = memory(&caller)?.data_and_store_mut(&mut caller);
-    guest_memory::write_truncated(
-        mem,
-        buf_ptr,
-        buf_len,
-        state.file_path.as_bytes(),
-        "get_file_path buffer",
-    )
+    copy_out(caller, buf_ptr, buf_len, "get_file_path buffer", |state| {
+        &state.file_path
+    })
 }
 
 fn get_file_type(
-    mut caller: Caller<'_, HostState>,
+    caller: Caller<'_, HostState>,
     buf_ptr: i32,
     buf_len: i32,
 ) -> Result<i32, wasmi::Error> {
+    copy_out(caller, buf_ptr, buf_len, "get_file_type buffer", |state| {
+        &state.file_type
+    })
+}
+
+/// Copies a host string into a guest buffer, truncated, returning its full length.
+fn copy_out(
+    mut caller: Caller<'_, HostState>,
+    buf_ptr: i32,
+    buf_len: i32,
+    what: &str,
+    value: fn(&HostState) -> &str,
+) -> Result<i32, wasmi::Error> {
     let (mem, state) = memory(&caller)?.data_and_store_mut(&mut caller);
-    guest_memory::write_truncated(
-        mem,
-        buf_ptr,
-        buf_len,
-        state.file_type.as_bytes(),
-        "get_file_type buffer",
-    )
+    guest_memory::write_truncated(mem, buf_ptr, buf_len, value(state).as_bytes(), what)
 }
