@@ -114,6 +114,8 @@ pub enum FailureKind {
     MemoryLimit,
     /// The guest broke the ABI: e.g. `alloc` returned a range outside its memory.
     Abi,
+    /// The guest called WASI `proc_exit` with a non-zero code (`exit_code`).
+    Exit,
 }
 
 /// A failed call into a plugin, with the stage and a message for people.
@@ -125,6 +127,21 @@ pub struct Failure {
     pub stage: Stage,
     /// Why, in words.
     pub reason: String,
+    /// The code passed to `proc_exit`, for [`FailureKind::Exit`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+}
+
+impl Failure {
+    /// A failure of `kind` during `stage`.
+    pub fn new(kind: FailureKind, stage: Stage, reason: impl Into<String>) -> Self {
+        Self {
+            kind,
+            stage,
+            reason: reason.into(),
+            exit_code: None,
+        }
+    }
 }
 
 impl std::fmt::Display for Failure {
@@ -222,11 +239,7 @@ mod tests {
     fn run_serializes_with_stable_flat_fields() {
         let run = PluginRun {
             plugin: "p".into(),
-            status: RunStatus::Failed(Failure {
-                kind: FailureKind::Timeout,
-                stage: Stage::Scan,
-                reason: "r".into(),
-            }),
+            status: RunStatus::Failed(Failure::new(FailureKind::Timeout, Stage::Scan, "r")),
             cost: CallCost { fuel: 1, micros: 2 },
             peak_memory_bytes: 3,
             dropped: Dropped::default(),

@@ -31,6 +31,8 @@ pub struct Plugin {
     module: Module,
     exports: Exports,
     has_start: bool,
+    /// The canonical plugin directory, when `permissions.filesystem` grants the preopen.
+    preopen: Option<PathBuf>,
     guest_name: Option<String>,
     guest_version: Option<String>,
     load_cost: CallCost,
@@ -94,6 +96,16 @@ impl Plugin {
         self.manifest.permissions.max_memory_bytes()
     }
 
+    fn host_state(&self, path: &str, file_type: &str) -> HostState {
+        HostState::new(
+            self.name(),
+            self.memory_cap(),
+            path,
+            file_type,
+            self.preopen.clone(),
+        )
+    }
+
     /// Loads the plugin in `dir`. The manifest's name is returned with the error when known.
     pub(crate) fn load(
         runtime: &Runtime,
@@ -139,8 +151,16 @@ impl Plugin {
             reason: e.to_string(),
         })?;
         host::check_imports(&module)?;
+        let preopen = match manifest.permissions.filesystem {
+            true => Some(dir.canonicalize().map_err(|error| LoadError::Read {
+                path: dir.to_path_buf(),
+                error,
+            })?),
+            false => None,
+        };
         let mut plugin = Plugin {
             has_start: has_start_section(&wasm),
+            preopen,
             exports: Exports::check(&module)?,
             manifest,
             dir: dir.to_path_buf(),
@@ -167,7 +187,7 @@ impl Plugin {
 
     /// Runs the load-time calls on a first instance: start, `_initialize`, `on_load`, names.
     fn initialize(&mut self, runtime: &Runtime) -> Result<(), LoadError> {
-        let state = HostState::new(self.name(), self.memory_cap(), "", "");
+        let state = self.host_state("", "");
         let mut sandbox = Sandbox::new(runtime, state, self.budget());
         let result = self.initialize_in(&mut sandbox);
         let (_, cost) = sandbox.finish();
@@ -178,9 +198,8 @@ impl Plugin {
     fn initialize_in(&mut self, sandbox: &mut Sandbox<'_>) -> Result<(), LoadError> {
         self.start(sandbox).map_err(LoadError::Init)?;
         if self.exports.on_load {
-            let code: i32 = sandbox
-                .call("on_load", (), Stage::OnLoad, sandbox.deadline())
-                .map_err(LoadError::Init)?;
+            let result = sandbox.call("on_load", (), Stage::OnLoad, sandbox.deadline());
+            let code: i32 = exit_zero_as(result, 0).map_err(LoadError::Init)?;
             if code != 0 {
                 return Err(LoadError::OnLoadRefused { code });
             }
@@ -210,7 +229,8 @@ impl Plugin {
     fn start(&self, sandbox: &mut Sandbox<'_>) -> Result<(), Failure> {
         sandbox.instantiate(&self.module, self.has_start)?;
         if self.exports.initialize {
-            sandbox.call::<(), ()>("_initialize", (), Stage::Initialize, sandbox.deadline())?;
+            let result = sandbox.call("_initialize", (), Stage::Initialize, sandbox.deadline());
+            exit_zero_as(result, ())?;
         }
         Ok(())
     }
@@ -245,7 +265,7 @@ impl Plugin {
     /// are kept.
     pub(crate) fn run(&self, runtime: &Runtime, input: Input<'_>) -> (PluginRun, Vec<Finding>) {
         let cap = self.memory_cap();
-        let state = HostState::new(self.name(), cap, input.path, input.file_type);
+        let state = self.host_state(input.path, input.file_type);
         if input.data.len() > cap {
             let reason = format!(
                 "the file is {} bytes, more than the plugin's memory cap of {cap} bytes (max_memory_mb = {})",
@@ -318,6 +338,14 @@ impl Plugin {
             peak_memory_bytes: state.limiter.peak(),
             dropped: state.dropped,
         }
+    }
+}
+
+/// WASI `proc_exit(0)` ends a call cleanly: it counts as the call returning `value`.
+fn exit_zero_as<R>(result: Result<R, Failure>, value: R) -> Result<R, Failure> {
+    match result {
+        Err(failure) if failure.exit_code == Some(0) => Ok(value),
+        other => other,
     }
 }
 

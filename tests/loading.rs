@@ -112,8 +112,18 @@ fn import_and_export_problems_each_get_a_specific_error() {
         ),
         (
             "wasi-import",
-            r#"(module (import "wasi_snapshot_preview1" "sock_accept" (func (param i32 i32 i32) (result i32))) (memory (export "memory") 1) (func (export "scan") (param i32 i32) (result i32) (i32.const 0)))"#.to_string(),
-            "imports `wasi_snapshot_preview1.sock_accept`",
+            r#"(module (import "wasi_snapshot_preview1" "sock_open" (func (param i32 i32 i32) (result i32))) (memory (export "memory") 1) (func (export "scan") (param i32 i32) (result i32) (i32.const 0)))"#.to_string(),
+            "imports `wasi_snapshot_preview1.sock_open`",
+        ),
+        (
+            "wasi-unstable",
+            r#"(module (import "wasi_unstable" "fd_write" (func (param i32 i32 i32 i32) (result i32))) (memory (export "memory") 1) (func (export "scan") (param i32 i32) (result i32) (i32.const 0)))"#.to_string(),
+            "imports `wasi_unstable.fd_write`",
+        ),
+        (
+            "wasi-signature",
+            r#"(module (import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i32 i32) (result i32))) (memory (export "memory") 1) (func (export "scan") (param i32 i32) (result i32) (i32.const 0)))"#.to_string(),
+            "import `wasi_snapshot_preview1.clock_time_get` has type func (i32, i32, i32) -> (i32); the host provides func (i32, i64, i32) -> (i32)",
         ),
         (
             "import-signature",

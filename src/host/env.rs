@@ -2,9 +2,9 @@
 //! `get_file_type`. Every pointer/length pair is bounds-checked by
 //! [`guest_memory`](crate::sandbox::guest_memory); a bad one traps the calling plugin.
 
-use wasmi::{Caller, Extern, Linker, Memory};
+use wasmi::{Caller, Linker};
 
-use super::HostState;
+use super::{HostState, memory};
 use crate::findings::{MAX_DETAIL_BYTES, MAX_THREAT_NAME_BYTES};
 use crate::sandbox::guest_memory;
 
@@ -41,6 +41,13 @@ pub const IMPORTS: &[ImportSignature] = &[
         params: &[I32, I32],
         results: &[I32],
     },
+    // AssemblyScript's default abort handler; a compatibility import.
+    ImportSignature {
+        module: "env",
+        name: "abort",
+        params: &[I32, I32, I32, I32],
+        results: &[],
+    },
 ];
 
 pub(super) fn define(linker: &mut Linker<HostState>) {
@@ -57,14 +64,7 @@ pub(super) fn define(linker: &mut Linker<HostState>) {
     linker
         .func_wrap("env", "get_file_type", get_file_type)
         .expect(DUPLICATE);
-}
-
-/// The plugin's exported `memory` (its presence and type are checked at load).
-fn memory(caller: &Caller<'_, HostState>) -> Result<Memory, wasmi::Error> {
-    caller
-        .get_export("memory")
-        .and_then(Extern::into_memory)
-        .ok_or_else(|| wasmi::Error::new("the plugin exports no memory named `memory`"))
+    linker.func_wrap("env", "abort", abort).expect(DUPLICATE);
 }
 
 fn report_finding(
@@ -103,15 +103,45 @@ fn log_message(
     msg_len: i32,
 ) -> Result<(), wasmi::Error> {
     let (mem, state) = memory(&caller)?.data_and_store_mut(&mut caller);
-    let full = guest_memory::range(mem.len(), msg_ptr, msg_len, "log_message message")?.len();
-    let keep = state.log_allowance(full);
-    let (text, cut) = guest_memory::read_str(mem, msg_ptr, msg_len, keep, "log_message message")?;
-    state.note_log(keep, cut);
-    if keep > 0 || full == 0 {
-        let level = log_level(level);
-        log::log!(target: PLUGIN_LOG_TARGET, level, "[{}] {}", state.plugin, text);
-    }
+    let range = guest_memory::range(mem.len(), msg_ptr, msg_len, "log_message message")?;
+    state.log(log_level(level), &mem[range]);
     Ok(())
+}
+
+/// AssemblyScript's default `abort(message, file, line, column)`: ends the call, with the
+/// decoded strings and the location in the failure.
+fn abort(
+    mut caller: Caller<'_, HostState>,
+    msg_ptr: i32,
+    file_ptr: i32,
+    line: i32,
+    column: i32,
+) -> Result<(), wasmi::Error> {
+    let (mem, _) = memory(&caller)?.data_and_store_mut(&mut caller);
+    let message = assemblyscript_string(mem, msg_ptr, "abort message")?;
+    let file = assemblyscript_string(mem, file_ptr, "abort file name")?;
+    Err(wasmi::Error::new(format!(
+        "abort: {message} (at {file}:{line}:{column})"
+    )))
+}
+
+/// Longest AssemblyScript string decoded for a message, in UTF-16 code units.
+const MAX_ABORT_STRING_UNITS: usize = 1024;
+
+/// An AssemblyScript string: UTF-16LE at `ptr`, its byte length in the u32 before it.
+fn assemblyscript_string(mem: &[u8], ptr: i32, what: &str) -> Result<String, wasmi::Error> {
+    if ptr == 0 {
+        return Ok("(no message)".into());
+    }
+    let header = guest_memory::range(mem.len(), (ptr as u32).wrapping_sub(4) as i32, 4, what)?;
+    let len = u32::from_le_bytes(mem[header].try_into().expect("4 bytes"));
+    let bytes = &mem[guest_memory::range(mem.len(), ptr, len as i32, what)?];
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .take(MAX_ABORT_STRING_UNITS)
+        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+        .collect();
+    Ok(String::from_utf16_lossy(&units))
 }
 
 /// 0 trace, 1 debug, 2 info, 3 warn, 4 error; values outside the range clamp to the nearest.

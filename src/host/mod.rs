@@ -1,8 +1,11 @@
 //! What the host provides to plugins: the per-call host state, and the import namespaces
-//! (`env` here; see [`env`]). The linker built here is the one source of truth for which
+//! ([`env`], the PRX-SD ABI, and [`wasi`], a deny-by-default `wasi_snapshot_preview1`). The linker built here is the one source of truth for which
 //! imports exist: load-time import checks ask it, so they can never drift from what is linked.
 
 pub mod env;
+pub mod wasi;
+
+use std::path::PathBuf;
 
 use wasmi::{ExternType, FuncType, Linker, Module, ValType};
 
@@ -13,6 +16,7 @@ use crate::findings::{
     Dropped, Finding, MAX_FINDINGS_PER_SCAN, MAX_LOG_BYTES_PER_SCAN, MAX_LOG_MESSAGE_BYTES,
     clamp_score,
 };
+use crate::sandbox::budget::Deadline;
 use crate::sandbox::limiter::MemoryCap;
 
 /// The state one store carries: which plugin and file, and what the plugin reported.
@@ -24,12 +28,22 @@ pub struct HostState {
     pub(crate) file_type: String,
     pub(crate) findings: Vec<Finding>,
     pub(crate) dropped: Dropped,
+    pub(crate) wasi: wasi::WasiState,
+    /// The deadline of the call in progress, for host functions that wait.
+    pub(crate) deadline: Option<Deadline>,
     log_bytes: usize,
 }
 
 impl HostState {
-    /// State for one call sequence of `plugin`, capped at `memory_cap` bytes, on a file.
-    pub(crate) fn new(plugin: &str, memory_cap: usize, file_path: &str, file_type: &str) -> Self {
+    /// State for one instance of `plugin`, capped at `memory_cap` bytes, on a file; with the
+    /// read-only preopen of `preopen` when the plugin has filesystem access.
+    pub(crate) fn new(
+        plugin: &str,
+        memory_cap: usize,
+        file_path: &str,
+        file_type: &str,
+        preopen: Option<PathBuf>,
+    ) -> Self {
         Self {
             plugin: plugin.to_owned(),
             limiter: MemoryCap::new(memory_cap),
@@ -37,6 +51,8 @@ impl HostState {
             file_type: file_type.to_owned(),
             findings: Vec::new(),
             dropped: Dropped::default(),
+            wasi: wasi::WasiState::new(preopen),
+            deadline: None,
             log_bytes: 0,
         }
     }
@@ -54,19 +70,36 @@ impl HostState {
         });
     }
 
-    /// How many bytes of a `len`-byte log message may still be kept.
-    fn log_allowance(&self, len: usize) -> usize {
-        len.min(MAX_LOG_MESSAGE_BYTES)
-            .min(MAX_LOG_BYTES_PER_SCAN - self.log_bytes)
-    }
-
-    fn note_log(&mut self, kept: usize, cut: u64) {
-        self.log_bytes += kept;
+    /// Logs `message` as the plugin (target [`env::PLUGIN_LOG_TARGET`]) within the per-scan
+    /// volume; what does not fit is counted in `dropped`.
+    pub(crate) fn log(&mut self, level: log::Level, message: &[u8]) {
+        let keep = message
+            .len()
+            .min(MAX_LOG_MESSAGE_BYTES)
+            .min(MAX_LOG_BYTES_PER_SCAN - self.log_bytes);
+        let cut = (message.len() - keep) as u64;
+        self.log_bytes += keep;
         self.dropped.log_bytes += cut;
-        if kept == 0 && cut > 0 {
+        if keep == 0 && cut > 0 {
             self.dropped.log_messages += 1;
+            return;
         }
+        log::log!(
+            target: env::PLUGIN_LOG_TARGET,
+            level,
+            "[{}] {}",
+            self.plugin,
+            String::from_utf8_lossy(&message[..keep])
+        );
     }
+}
+
+/// The plugin's exported `memory` (its presence and type are checked at load).
+fn memory(caller: &wasmi::Caller<'_, HostState>) -> Result<wasmi::Memory, wasmi::Error> {
+    caller
+        .get_export("memory")
+        .and_then(wasmi::Extern::into_memory)
+        .ok_or_else(|| wasmi::Error::new("the plugin exports no memory named `memory`"))
 }
 
 /// One host function a module may import.
@@ -84,13 +117,14 @@ pub struct ImportSignature {
 
 /// Every import the host provides.
 pub fn provided_imports() -> impl Iterator<Item = &'static ImportSignature> {
-    env::IMPORTS.iter()
+    env::IMPORTS.iter().chain(wasi::IMPORTS)
 }
 
 /// Builds the linker holding every import plugbox provides.
 pub(crate) fn linker(engine: &wasmi::Engine) -> Linker<HostState> {
     let mut linker = Linker::new(engine);
     env::define(&mut linker);
+    wasi::define(&mut linker);
     linker
 }
 
@@ -131,10 +165,14 @@ mod tests {
     fn signature_table_matches_the_linker() {
         let engine = crate::runtime::engine();
         let linker = linker(&engine);
-        let types = |ts: &[ValType]| ts.iter().map(|_| "i32").collect::<Vec<_>>().join(" ");
+        let types = |ts: &[ValType]| {
+            ts.iter()
+                .map(|t| format!("{t:?}").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         let imports: String = provided_imports()
             .map(|p| {
-                assert!(p.params.iter().chain(p.results).all(|t| *t == ValType::I32));
                 format!(
                     "(import \"{}\" \"{}\" (func (param {}) (result {})))",
                     p.module,
@@ -147,7 +185,7 @@ mod tests {
         let wasm = wat::parse_str(format!("(module {imports})")).unwrap();
         let module = Module::new(&engine, wasm).unwrap();
         check_imports(&module).unwrap();
-        let mut store = wasmi::Store::new(&engine, HostState::new("t", 1 << 20, "", ""));
+        let mut store = wasmi::Store::new(&engine, HostState::new("t", 1 << 20, "", "", None));
         linker.instantiate_and_start(&mut store, &module).unwrap();
     }
 }

@@ -107,8 +107,21 @@ pub enum Interrupted {
     Trap(wasmi::Error),
 }
 
+/// A host error meaning the call's deadline passed while the host was waiting for the guest
+/// (e.g. in `poll_oneoff`): the call ends as a timeout.
+#[derive(Debug)]
+pub struct BudgetExhausted;
+
+impl std::fmt::Display for BudgetExhausted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the time budget ran out while the host waited for the plugin")
+    }
+}
+
+impl wasmi::errors::HostError for BudgetExhausted {}
+
 /// A call's deadline: when it started and how long it may take.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline {
     start: Instant,
     budget: Duration,
@@ -170,8 +183,11 @@ where
             }
             Ok(TypedResumableCall::HostTrap(suspended)) => {
                 cost.fuel += slice - store.get_fuel().unwrap_or(0);
-                // The typed handle only lends its error; host errors are messages or exits.
+                // The typed handle only lends its error: keep what classification needs.
                 let error = suspended.host_error();
+                if error.downcast_ref::<BudgetExhausted>().is_some() {
+                    break Err(Interrupted::Timeout);
+                }
                 let error = match error.i32_exit_status() {
                     Some(status) => wasmi::Error::i32_exit(status),
                     None => wasmi::Error::new(error.to_string()),

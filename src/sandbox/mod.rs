@@ -13,7 +13,7 @@ use wasmi::errors::ErrorKind;
 use wasmi::{Instance, Memory, Module, Store, TrapCode, WasmParams, WasmResults};
 
 use crate::findings::{CallCost, Failure, FailureKind, Stage};
-use crate::host::HostState;
+use crate::host::{self, HostState};
 use crate::runtime::Runtime;
 use budget::{Deadline, Interrupted};
 
@@ -90,9 +90,10 @@ impl<'r> Sandbox<'r> {
         let func = instance
             .get_typed_func::<P, R>(&self.store, name)
             .expect("export signatures were checked at load");
-        self.store.data_mut().limiter.clear_refusal();
+        self.begin_call(deadline);
         let (result, cost) =
             budget::call(&mut self.store, &func, params, deadline, &self.runtime.rate);
+        host::wasi::flush_stdio(self.store.data_mut());
         self.cost.add(cost);
         result.map_err(|interrupted| self.failure(stage, interrupted))
     }
@@ -107,11 +108,7 @@ impl<'r> Sandbox<'r> {
         deadline: Deadline,
     ) -> Result<usize, Failure> {
         let (_, memory) = self.instance.expect("buffers follow instantiation");
-        let abi = |reason: String| Failure {
-            kind: FailureKind::Abi,
-            stage,
-            reason,
-        };
+        let abi = |reason: String| Failure::new(FailureKind::Abi, stage, reason);
         let guest_len = i32::try_from(len)
             .map_err(|_| abi(format!("{len} bytes do not fit a 32-bit guest length")))?;
         if use_alloc {
@@ -136,12 +133,14 @@ impl<'r> Sandbox<'r> {
         self.store.data_mut().limiter.clear_refusal();
         match memory.grow(&mut self.store, pages) {
             Ok(_) => Ok(old_size),
-            Err(error) => Err(self.memory_failure(stage).unwrap_or(Failure {
-                kind: FailureKind::MemoryLimit,
-                stage,
-                reason: format!(
-                    "cannot grow guest memory of {old_size} bytes by {pages} pages: {error}"
-                ),
+            Err(error) => Err(self.memory_failure(stage).unwrap_or_else(|| {
+                Failure::new(
+                    FailureKind::MemoryLimit,
+                    stage,
+                    format!(
+                        "cannot grow guest memory of {old_size} bytes by {pages} pages: {error}"
+                    ),
+                )
             })),
         }
     }
@@ -164,6 +163,13 @@ impl<'r> Sandbox<'r> {
         (self.store.into_data(), self.cost)
     }
 
+    /// Per-call state: the deadline host functions may wait for, a clean refusal record.
+    fn begin_call(&mut self, deadline: Deadline) {
+        let state = self.store.data_mut();
+        state.deadline = Some(deadline);
+        state.limiter.clear_refusal();
+    }
+
     fn set_fuel(&mut self, fuel: u64) {
         self.store
             .set_fuel(fuel)
@@ -172,33 +178,44 @@ impl<'r> Sandbox<'r> {
 
     /// A memory-limit failure if the limiter refused a growth during the last call.
     fn memory_failure(&self, stage: Stage) -> Option<Failure> {
-        self.store
-            .data()
-            .limiter
-            .last_refusal()
-            .map(|refusal| Failure {
-                kind: FailureKind::MemoryLimit,
+        self.store.data().limiter.last_refusal().map(|refusal| {
+            Failure::new(
+                FailureKind::MemoryLimit,
                 stage,
-                reason: format!(
+                format!(
                     "needs {} bytes of linear memory; the plugin's cap is {} bytes (max_memory_mb)",
                     refusal.desired, refusal.cap
                 ),
-            })
+            )
+        })
     }
 
     fn failure(&self, stage: Stage, interrupted: Interrupted) -> Failure {
-        let timeout = || Failure {
-            kind: FailureKind::Timeout,
-            stage,
-            reason: format!(
-                "exceeded its time budget of {} ms (max_exec_ms)",
-                self.budget.as_millis()
-            ),
+        let timeout = || {
+            Failure::new(
+                FailureKind::Timeout,
+                stage,
+                format!(
+                    "exceeded its time budget of {} ms (max_exec_ms)",
+                    self.budget.as_millis()
+                ),
+            )
         };
         match interrupted {
             Interrupted::Timeout => timeout(),
             Interrupted::Trap(error) if error.as_trap_code() == Some(TrapCode::OutOfFuel) => {
                 timeout()
+            }
+            Interrupted::Trap(error) if error.i32_exit_status().is_some() => {
+                let code = error.i32_exit_status().expect("checked");
+                Failure {
+                    exit_code: Some(code),
+                    ..Failure::new(
+                        FailureKind::Exit,
+                        stage,
+                        format!("called proc_exit({code})"),
+                    )
+                }
             }
             // A trap right after the cap refused a growth (an allocator giving up) is the
             // memory cap at work, and is reported as such.
@@ -215,11 +232,7 @@ impl<'r> Sandbox<'r> {
                     }
                     failure
                 }
-                None => Failure {
-                    kind: FailureKind::Trap,
-                    stage,
-                    reason: error.to_string(),
-                },
+                None => Failure::new(FailureKind::Trap, stage, error.to_string()),
             },
         }
     }
