@@ -321,12 +321,13 @@ impl Plugin {
         let ptr =
             sandbox.guest_buffer(data.len(), self.exports.alloc, Stage::Transfer, deadline)?;
         sandbox.write(ptr, data);
-        let score: i32 = sandbox.call(
+        let result = sandbox.call(
             "scan",
             (ptr as i32, data.len() as i32),
             Stage::Scan,
             deadline,
-        )?;
+        );
+        let score: i32 = exit_zero_as(result, 0)?;
         Ok(clamp_score(score))
     }
 

@@ -1,9 +1,10 @@
-//! Plugin log messages reach the host's `log` output at the right level, tagged with the
-//! plugin (CONTRACT §4). Own test binary: it installs a global logger.
+//! Plugin log output reaches the host's `log` at the right level, tagged with the plugin:
+//! `log_message` (CONTRACT §4) and WASI stdout/stderr (§6). Own test binary: it installs a
+//! global logger.
 
 mod common;
 
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 
 use common::*;
 use serde_json::json;
@@ -26,10 +27,31 @@ impl log::Log for Capture {
     fn flush(&self) {}
 }
 
+fn capture() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        log::set_logger(&Capture).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+    });
+}
+
+/// Plugin log records whose message starts with `[plugin]`.
+fn records_of(plugin: &str) -> Vec<(log::Level, String)> {
+    let tag = format!("[{plugin}] ");
+    RECORDS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, target, message)| {
+            target == plugbox::host::env::PLUGIN_LOG_TARGET && message.starts_with(&tag)
+        })
+        .map(|(level, _, message)| (*level, message[tag.len()..].to_owned()))
+        .collect()
+}
+
 #[test]
 fn log_message_levels_reach_log_tagged_with_the_plugin() {
-    log::set_logger(&Capture).unwrap();
-    log::set_max_level(log::LevelFilter::Trace);
+    capture();
     let plugins = Plugins::new();
     let calls: String = [0, 1, 2, 3, 4, 9, -1]
         .iter()
@@ -41,20 +63,48 @@ fn log_message_levels_reach_log_tagged_with_the_plugin() {
         json!({}),
         &module(1, &format!(r#"(data (i32.const 0) "hello") (func (export "scan") (param i32 i32) (result i32) {calls} (i32.const 0))"#)),
     );
-    let registry = plugins.registry();
-    RECORDS.lock().unwrap().clear();
-    scan(&registry, b"x");
-    let got: Vec<_> = RECORDS
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(_, target, _)| target == plugbox::host::env::PLUGIN_LOG_TARGET)
-        .map(|(level, _, message)| (*level, message.clone()))
-        .collect();
+    scan(&plugins.registry(), b"x");
     use log::Level::*;
     let expected: Vec<_> = [Trace, Debug, Info, Warn, Error, Error, Trace]
         .into_iter()
-        .map(|level| (level, "[Talker] hello".to_owned()))
+        .map(|level| (level, "hello".to_owned()))
         .collect();
-    assert_eq!(got, expected);
+    assert_eq!(records_of("Talker"), expected);
+}
+
+#[test]
+fn wasi_stdout_and_stderr_become_log_lines() {
+    capture();
+    // Writes "one\ntwo" to stdout in two pieces and "err\n" to stderr: "one" is a line at
+    // once, "two" is flushed at the end of the call.
+    let write = |fd: u32, ptr: u32, len: u32| {
+        format!(
+            "(i32.store (i32.const 200) (i32.const {ptr})) (i32.store (i32.const 204) (i32.const {len}))
+             (drop (call $fd_write (i32.const {fd}) (i32.const 200) (i32.const 1) (i32.const 100)))"
+        )
+    };
+    let body = format!("{} {} {}", write(1, 0, 5), write(1, 5, 2), write(2, 16, 4));
+    let plugins = Plugins::new();
+    plugins.add(
+        "stdio",
+        "Stdio",
+        json!({}),
+        &format!(
+            r#"(module
+              (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 0) "one\ntwo") (data (i32.const 16) "err\n")
+              (func (export "scan") (param i32 i32) (result i32) {body} (i32.const 0)))"#
+        ),
+    );
+    scan(&plugins.registry(), b"x");
+    use log::Level::*;
+    assert_eq!(
+        records_of("Stdio"),
+        [
+            (Info, "one".to_owned()),
+            (Warn, "err".to_owned()),
+            (Info, "two".to_owned())
+        ]
+    );
 }

@@ -8,6 +8,9 @@
 //! own directory ([`preopen::GUEST_ROOT`]); there are never sockets. Guest pointers are
 //! bounds-checked as in the `env` layer: a bad one traps the call.
 
+// Host functions take the arguments preview1 defines, however many that is.
+#![allow(clippy::too_many_arguments)]
+
 mod errno;
 mod fd_table;
 mod preopen;
@@ -878,7 +881,6 @@ fn resolve(
     Ok(preopen::resolve(root, base, guest_path)?)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn path_open(
     mut caller: Ctx<'_>,
     fd: i32,
@@ -892,13 +894,15 @@ fn path_open(
     opened: i32,
 ) -> Ret {
     with(&mut caller, |mem, state| {
-        let host = resolve(mem, &state.wasi.fds, fd, path, len, "path_open path")?;
+        // Write intent is refused before the path is looked at: a file to be created does not
+        // exist yet, and the answer is the same wherever it would be.
         if oflags & (OFLAGS_CREAT | OFLAGS_EXCL | OFLAGS_TRUNC) != 0
             || fdflags & FDFLAGS_WRITING != 0
             || rights_base as u64 & rights::WRITING != 0
         {
-            return Err(errno::ROFS.into());
+            return write_refused(mem, &state.wasi.fds, fd, path, len, "path_open path");
         }
+        let host = resolve(mem, &state.wasi.fds, fd, path, len, "path_open path")?;
         let meta = std::fs::metadata(&host).map_err(|e| errno::from_io(&e))?;
         let entry = if meta.is_dir() {
             Entry::Dir { host }
@@ -939,14 +943,25 @@ fn path_filestat_get(
     })
 }
 
-/// Path calls that would write: `ROFS` in the preopen, `BADF`/`NOTDIR` elsewhere.
+/// A path call that would write: `ROFS` in the preopen, `BADF`/`NOTDIR` elsewhere.
+fn write_refused(
+    mem: &Mem<'_>,
+    fds: &FdTable,
+    fd: i32,
+    path: i32,
+    len: i32,
+    what: &str,
+) -> Outcome {
+    mem.bytes(path, len, what)?;
+    match fds.get(fd)? {
+        Entry::Dir { .. } => Err(errno::ROFS.into()),
+        _ => Err(errno::NOTDIR.into()),
+    }
+}
+
 fn refuse_write(mut caller: Ctx<'_>, fd: i32, path: i32, len: i32, what: &'static str) -> Ret {
     with(&mut caller, |mem, state| {
-        mem.bytes(path, len, what)?;
-        match state.wasi.fds.get(fd)? {
-            Entry::Dir { .. } => Err(errno::ROFS.into()),
-            _ => Err(errno::NOTDIR.into()),
-        }
+        write_refused(mem, &state.wasi.fds, fd, path, len, what)
     })
 }
 
