@@ -751,14 +751,12 @@ fn fd_write_flood_is_capped_and_counted() {
         json!({}),
         &probe_module(&[check(
             "flood",
-            &format!(
-                "(i32.store (i32.const 200) (i32.const 4256)) (i32.store (i32.const 204) (i32.const 13))
+            "(i32.store (i32.const 200) (i32.const 4256)) (i32.store (i32.const 204) (i32.const 13))
                  (block $done (loop $l
                    (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 100)))
                    (i32.store (i32.const 600) (i32.add (i32.load (i32.const 600)) (i32.const 1)))
                    (br_if $l (i32.lt_u (i32.load (i32.const 600)) (i32.const 2000)))))
-                 (i32.load (i32.const 100))"
-            ),
+                 (i32.load (i32.const 100))",
         )]),
     );
     let report = scan(&plugins.registry(), b"x");
