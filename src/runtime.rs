@@ -35,8 +35,11 @@ pub(crate) fn engine() -> Engine {
     let mut config = Config::default();
     config
         .consume_fuel(true)
-        // Validate everything at load; translate each function on its first call.
-        .compilation_mode(CompilationMode::LazyTranslation)
+        // Validate and translate everything at load. Lazy translation charges fuel at a
+        // function's first call, and in wasmi 2.0 running out of fuel there cannot be
+        // resumed (wasmi PR #2032): with the budget's fuel slices, a call into a large
+        // function would fail at random.
+        .compilation_mode(CompilationMode::Eager)
         // The ABI has one memory; the limiter refuses a second one anyway.
         .wasm_multi_memory(false);
     Engine::new(&config)

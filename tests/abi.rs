@@ -284,3 +284,80 @@ fn alloc_results_outside_memory_are_abi_failures() {
     }
     assert_good_found_marker(&report);
 }
+
+/// AssemblyScript's `env.abort(message, file, line, column)`: strings are UTF-16LE with their
+/// byte length in the 4 bytes before them.
+#[test]
+fn assemblyscript_abort_ends_the_call_with_the_decoded_message_and_location() {
+    let plugins = Plugins::new();
+    plugins.add(
+        "as",
+        "AsAbort",
+        json!({}),
+        &format!(
+            r#"(module
+              (import "env" "abort" (func $abort (param i32 i32 i32 i32)))
+              (import "env" "report_finding" (func $report_finding (param i32 i32 i32 i32 i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 0) "Before.Abort")
+              (data (i32.const 100) "\08\00\00\00b\00o\00o\00m\00")
+              (data (i32.const 200) "\0a\00\00\00a\00.\00t\00s\00!\00")
+              (func (export "scan") (param i32 i32) (result i32)
+                (call $report_finding (i32.const 0) (i32.const 12) (i32.const 20) (i32.const 0) (i32.const 0))
+                (call $abort (i32.const 104) (i32.const 204) (i32.const 12) (i32.const 5))
+                (i32.const 0)))"#
+        ),
+    );
+    plugins.add(
+        "as-null",
+        "AsAbortNull",
+        json!({}),
+        r#"(module
+          (import "env" "abort" (func $abort (param i32 i32 i32 i32)))
+          (memory (export "memory") 1)
+          (func (export "scan") (param i32 i32) (result i32)
+            (call $abort (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 2)) (i32.const 0)))"#,
+    );
+    plugins.add(
+        "as-oob",
+        "AsAbortOob",
+        json!({}),
+        r#"(module
+          (import "env" "abort" (func $abort (param i32 i32 i32 i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 100) "\ff\ff\ff\7f")
+          (func (export "scan") (param i32 i32) (result i32)
+            (call $abort (i32.const 104) (i32.const 0) (i32.const 1) (i32.const 2)) (i32.const 0)))"#,
+    );
+    plugins.add_good("zz-good");
+    let report = scan(&plugins.registry(), MARKED);
+    let failure = run_of(&report, "AsAbort").failure().unwrap().clone();
+    assert_eq!(
+        (failure.kind, failure.stage),
+        (FailureKind::Trap, Stage::Scan)
+    );
+    assert!(
+        failure.reason.contains("abort: boom (at a.ts!:12:5)"),
+        "{failure}"
+    );
+    assert_eq!(threats_of(&report, "AsAbort"), ["Before.Abort"]);
+    let null = run_of(&report, "AsAbortNull")
+        .failure()
+        .unwrap()
+        .reason
+        .clone();
+    assert!(
+        null.contains("abort: (no message) (at (no message):1:2)"),
+        "{null}"
+    );
+    let oob = run_of(&report, "AsAbortOob")
+        .failure()
+        .unwrap()
+        .reason
+        .clone();
+    assert!(
+        oob.contains("abort message") && oob.contains("outside guest memory"),
+        "{oob}"
+    );
+    assert_good_found_marker(&report);
+}

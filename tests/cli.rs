@@ -40,7 +40,22 @@ fn readme_scan_detects_the_marker_and_exits_1() {
         "{stdout}"
     );
     assert!(!stdout.contains("clean.txt"), "{stdout}");
-    assert!(text(&out.stderr).contains("2 files scanned with 1 plugins"));
+    assert!(text(&out.stderr).contains("3 files scanned with 5 plugins"));
+}
+
+#[test]
+fn every_example_plugin_reports_through_plugbox_scan() {
+    let out = plugbox(&["scan", "--plugins", "examples/plugins", "examples/samples"]);
+    let stdout = text(&out.stdout);
+    for line in [
+        "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'AssemblyScript Marker Scanner'",
+        "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'C Marker Scanner'",
+        "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'Rust Marker Scanner'",
+        "examples/samples/marked.txt: Signature.MaliciousMarker [score 70] by 'Signature List'",
+        "examples/samples/installer.sh: Signature.CurlPipeShell [score 70] by 'Signature List'",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
 }
 
 #[test]
@@ -88,13 +103,21 @@ fn json_output_is_one_object_per_line_with_stable_fields() {
     assert_eq!(out.status.code(), Some(1));
     let lines = json_lines(&out);
     let types: Vec<_> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["file", "file", "summary"]);
-    let marked = &lines[1];
+    assert_eq!(types, ["file", "file", "file", "summary"]);
+    assert_eq!(lines[1]["file_type"], "script");
+    let marked = &lines[2];
     assert_eq!(marked["path"], "examples/samples/marked.txt");
     assert_eq!(marked["file_type"], "unknown");
     assert_eq!(marked["max_score"], 85);
+    let of_marker_scanner: Vec<_> = marked["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["plugin"] == "Marker Scanner")
+        .cloned()
+        .collect();
     assert_eq!(
-        marked["findings"],
+        serde_json::Value::Array(of_marker_scanner),
         json!([{
             "plugin": "Marker Scanner",
             "threat": "Custom.MaliciousMarker",
@@ -102,17 +125,17 @@ fn json_output_is_one_object_per_line_with_stable_fields() {
             "detail": "Found MALICIOUS_MARKER string in file data"
         }])
     );
-    let run = &marked["plugins"][0];
+    let run = &marked["plugins"][2];
     assert_eq!(run["plugin"], "Marker Scanner");
     assert_eq!(run["status"], "ok");
     assert_eq!(run["score"], 85);
     for field in ["fuel", "micros", "peak_memory_bytes", "dropped"] {
         assert!(run.get(field).is_some(), "{field} missing: {run}");
     }
-    let summary = &lines[2];
+    let summary = &lines[3];
     assert_eq!(
         (summary["files"].as_u64(), summary["detections"].as_u64()),
-        (Some(2), Some(1))
+        (Some(3), Some(6))
     );
     assert_eq!(summary["errors"], 0);
 }

@@ -318,3 +318,30 @@ fn table_growth_is_capped() {
     let report = scan(&plugins.registry(), b"x");
     assert_eq!(run_of(&report, "Table").status, RunStatus::Ok { score: 1 });
 }
+
+/// Regression: under lazy translation, wasmi 2.0 reports running out of fuel while
+/// translating a callee as a non-resumable error (wasmi PR #2032), so a sliced call into a
+/// large function failed at once as a "timeout". Modules are now compiled eagerly at load.
+#[test]
+fn a_call_into_a_large_function_survives_fuel_slicing() {
+    let big_body = "(local.set $x (i32.add (local.get $x) (i32.const 1)))".repeat(20_000);
+    let plugins = Plugins::new();
+    plugins.add(
+        "big",
+        "Big",
+        json!({}),
+        &module(
+            1,
+            &format!(
+                r#"(func $big (param $x i32) (result i32) {big_body} (local.get $x))
+                (func (export "scan") (param i32 i32) (result i32) (call $big (i32.const 0)) (drop) (i32.const 5))"#
+            ),
+        ),
+    );
+    let report = scan(&plugins.registry(), b"x");
+    assert_eq!(
+        run_of(&report, "Big").status,
+        RunStatus::Ok { score: 5 },
+        "{report:?}"
+    );
+}

@@ -9,8 +9,9 @@ use serde_json::json;
 #[test]
 fn bundled_example_finds_the_marker_and_nothing_in_a_clean_file() {
     let mut registry = Registry::new(HostConfig::default());
-    registry.load_dir("examples/plugins".as_ref()).unwrap();
-    assert!(registry.failures().is_empty(), "{:?}", registry.failures());
+    registry
+        .load_plugin("examples/plugins/marker-scanner".as_ref())
+        .unwrap();
     let marked = std::fs::read("examples/samples/marked.txt").unwrap();
     let report = registry.scan(&marked, "examples/samples/marked.txt", "unknown");
     assert_eq!(report.findings.len(), 1);
