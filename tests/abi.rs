@@ -294,8 +294,7 @@ fn assemblyscript_abort_ends_the_call_with_the_decoded_message_and_location() {
         "as",
         "AsAbort",
         json!({}),
-        &format!(
-            r#"(module
+        r#"(module
               (import "env" "abort" (func $abort (param i32 i32 i32 i32)))
               (import "env" "report_finding" (func $report_finding (param i32 i32 i32 i32 i32)))
               (memory (export "memory") 1)
@@ -305,8 +304,7 @@ fn assemblyscript_abort_ends_the_call_with_the_decoded_message_and_location() {
               (func (export "scan") (param i32 i32) (result i32)
                 (call $report_finding (i32.const 0) (i32.const 12) (i32.const 20) (i32.const 0) (i32.const 0))
                 (call $abort (i32.const 104) (i32.const 204) (i32.const 12) (i32.const 5))
-                (i32.const 0)))"#
-        ),
+                (i32.const 0)))"#,
     );
     plugins.add(
         "as-null",
