@@ -58,9 +58,10 @@ else
 fi
 
 # --- AssemblyScript, default settings
+prefix=${TMPDIR:-/tmp}/plugbox-asc
 asc=$(command -v asc || true)
+[ -z "$asc" ] && [ -x "$prefix/node_modules/.bin/asc" ] && asc=$prefix/node_modules/.bin/asc
 if [ -z "$asc" ] && may_install && command -v npm >/dev/null; then
-  prefix=${TMPDIR:-/tmp}/plugbox-asc
   echo "installing assemblyscript@0.28.20 with npm into $prefix..."
   timeout 300 npm install --silent --no-audit --no-fund --prefix "$prefix" assemblyscript@0.28.20 >/dev/null &&
     asc=$prefix/node_modules/.bin/asc
