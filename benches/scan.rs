@@ -1,72 +1,86 @@
-//! Per-file cost of the bundled marker plugin, measured side by side in one run.
+//! Per-file cost of the bundled example plugins, measured side by side in one run.
 //!
-//! `cargo bench --bench scan` (release profile). Prints the median time per file for a 4 KiB
-//! and a 1 MiB input, the cost of loading the plugin (cold start), and, as a yardstick on the
-//! same machine in the same run, a native Rust search for the marker over the same bytes.
+//! `cargo bench --bench scan` (release profile). For each example plugin alone: the cost of
+//! loading it (cold start), of a scan of an empty file (a fresh instance per file), and of a
+//! 4 KiB and a 1 MiB file; and, as a yardstick on the same machine in the same run, a native
+//! Rust search for the marker over the same bytes.
 
 use std::hint::black_box;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use plugbox::{HostConfig, Registry};
 
-const ROUNDS: usize = 15;
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
+const ROUNDS: usize = 11;
+const PLUGINS: &[&str] = &[
+    "marker-scanner",
+    "rust-marker",
+    "c-marker",
+    "signature-list",
+    "as-marker",
+];
 
 /// Median over rounds of the mean time per call in a round of `iters` calls.
 fn measure(iters: usize, mut f: impl FnMut()) -> Duration {
     f();
-    median(
-        (0..ROUNDS)
-            .map(|_| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    f();
-                }
-                start.elapsed() / iters as u32
-            })
-            .collect(),
-    )
+    let mut samples: Vec<Duration> = (0..ROUNDS)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                f();
+            }
+            start.elapsed() / iters as u32
+        })
+        .collect();
+    samples.sort();
+    samples[ROUNDS / 2]
 }
 
-fn native_find(data: &[u8]) -> bool {
-    data.windows(16).any(|w| w == b"MALICIOUS_MARKER")
+fn load(dir: &Path) -> Registry {
+    let mut registry = Registry::new(HostConfig::default());
+    registry.load_plugin(dir).expect("example plugin loads");
+    registry
+}
+
+fn file(size: usize) -> Vec<u8> {
+    let mut data = vec![b'.'; size];
+    data[size - 20..size - 4].copy_from_slice(b"MALICIOUS_MARKER");
+    data
 }
 
 fn main() {
-    let plugins = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/plugins");
-    let load = measure(20, || {
-        let mut registry = Registry::new(HostConfig::default());
-        registry.load_dir(&plugins).unwrap();
-        black_box(registry);
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/plugins");
+    let small = file(4096);
+    let large = file(1 << 20);
+    let native_small = measure(20_000, || {
+        black_box(black_box(&small).windows(16).any(|w| w == b"MALICIOUS_MARKER"));
     });
-    let mut registry = Registry::new(HostConfig::default());
-    registry.load_dir(&plugins).unwrap();
-    assert_eq!(registry.plugins().len(), 1, "{:?}", registry.failures());
-
-    println!("plugbox scan bench (marker plugin, release, median of {ROUNDS} rounds)");
-    println!("load registry with 1 plugin: {load:>10.1?}");
-    let empty = measure(2000, || {
-        black_box(registry.scan(b"", "bench", "unknown"));
+    let native_large = measure(200, || {
+        black_box(black_box(&large).windows(16).any(|w| w == b"MALICIOUS_MARKER"));
     });
-    println!("empty file (fresh instance, alloc, scan): {empty:>10.1?}/file");
-    for (label, size, iters) in [("4 KiB", 4096, 2000), ("1 MiB", 1 << 20, 20)] {
-        let mut data = vec![b'.'; size];
-        data[size - 20..size - 4].copy_from_slice(b"MALICIOUS_MARKER");
-        let report = registry.scan(&data, "bench", "unknown");
-        assert_eq!(report.findings.len(), 1);
-        let plugin = measure(iters, || {
-            black_box(registry.scan(black_box(&data), "bench", "unknown"));
+    println!("plugbox scan bench (release, median of {ROUNDS} rounds)");
+    println!("native search: 4 KiB {native_small:.1?}, 1 MiB {native_large:.1?}");
+    println!(
+        "{:<16} {:>10} {:>10} {:>10} {:>8} {:>10} {:>8}",
+        "plugin", "load", "empty", "4 KiB", "x nat", "1 MiB", "x nat"
+    );
+    for name in PLUGINS {
+        let dir = examples.join(name);
+        let load_time = measure(10, || {
+            black_box(load(&dir));
         });
-        let native = measure(iters * 10, || {
-            black_box(native_find(black_box(&data)));
-        });
+        let registry = load(&dir);
+        assert_eq!(registry.scan(&small, "bench", "unknown").findings.len(), 1, "{name}");
+        let scan = |data: &[u8]| {
+            black_box(registry.scan(black_box(data), "bench", "unknown"));
+        };
+        let empty = measure(1000, || scan(b""));
+        let four_k = measure(1000, || scan(&small));
+        let one_m = measure(5, || scan(&large));
         println!(
-            "{label} file: plugin {plugin:>10.1?}/file, native search {native:>10.1?}/file, ratio {:.1}x",
-            plugin.as_secs_f64() / native.as_secs_f64()
+            "{name:<16} {load_time:>10.1?} {empty:>10.1?} {four_k:>10.1?} {:>7.1}x {one_m:>10.1?} {:>7.1}x",
+            four_k.as_secs_f64() / native_small.as_secs_f64(),
+            one_m.as_secs_f64() / native_large.as_secs_f64(),
         );
     }
 }
