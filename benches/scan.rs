@@ -53,10 +53,18 @@ fn main() {
     let small = file(4096);
     let large = file(1 << 20);
     let native_small = measure(20_000, || {
-        black_box(black_box(&small).windows(16).any(|w| w == b"MALICIOUS_MARKER"));
+        black_box(
+            black_box(&small)
+                .windows(16)
+                .any(|w| w == b"MALICIOUS_MARKER"),
+        );
     });
     let native_large = measure(200, || {
-        black_box(black_box(&large).windows(16).any(|w| w == b"MALICIOUS_MARKER"));
+        black_box(
+            black_box(&large)
+                .windows(16)
+                .any(|w| w == b"MALICIOUS_MARKER"),
+        );
     });
     println!("plugbox scan bench (release, median of {ROUNDS} rounds)");
     println!("native search: 4 KiB {native_small:.1?}, 1 MiB {native_large:.1?}");
@@ -70,7 +78,11 @@ fn main() {
             black_box(load(&dir));
         });
         let registry = load(&dir);
-        assert_eq!(registry.scan(&small, "bench", "unknown").findings.len(), 1, "{name}");
+        assert_eq!(
+            registry.scan(&small, "bench", "unknown").findings.len(),
+            1,
+            "{name}"
+        );
         let scan = |data: &[u8]| {
             black_box(registry.scan(black_box(data), "bench", "unknown"));
         };
