@@ -96,9 +96,10 @@ impl Plugin {
         self.manifest.permissions.max_memory_bytes()
     }
 
-    fn host_state(&self, path: &str, file_type: &str) -> HostState {
+    fn host_state(&self, runtime: &Runtime, path: &str, file_type: &str) -> HostState {
         HostState::new(
             self.name(),
+            runtime.log_target.clone(),
             self.memory_cap(),
             path,
             file_type,
@@ -187,7 +188,7 @@ impl Plugin {
 
     /// Runs the load-time calls on a first instance: start, `_initialize`, `on_load`, names.
     fn initialize(&mut self, runtime: &Runtime) -> Result<(), LoadError> {
-        let state = self.host_state("", "");
+        let state = self.host_state(runtime, "", "");
         let mut sandbox = Sandbox::new(runtime, state, self.budget());
         let result = self.initialize_in(&mut sandbox);
         let (_, cost) = sandbox.finish();
@@ -265,7 +266,7 @@ impl Plugin {
     /// are kept.
     pub(crate) fn run(&self, runtime: &Runtime, input: Input<'_>) -> (PluginRun, Vec<Finding>) {
         let cap = self.memory_cap();
-        let state = self.host_state(input.path, input.file_type);
+        let state = self.host_state(runtime, input.path, input.file_type);
         if input.data.len() > cap {
             let reason = format!(
                 "the file is {} bytes, more than the plugin's memory cap of {cap} bytes (max_memory_mb = {})",

@@ -7,10 +7,28 @@ use std::path::{Path, PathBuf};
 use crate::error::{LoadError, LoadFailure};
 use crate::file_type;
 use crate::findings::ScanReport;
+use crate::host::env::PLUGIN_LOG_TARGET;
 use crate::plugin::{Input, Plugin};
 use crate::runtime::Runtime;
 
 /// What the host tells the registry about itself.
+///
+/// The defaults suit a file scanner (the CLI's type names, this OS, this crate's version,
+/// plugin logs under `plugbox::guest`). A host with its own kind of input names its types, so
+/// that a manifest naming an unknown type is refused at load:
+///
+/// ```
+/// use plugbox::{HostConfig, Registry};
+///
+/// let config = HostConfig::default()
+///     .with_file_types(["sbom-component"])
+///     .with_log_target("my_tool::plugins");
+/// let mut registry = Registry::new(config);
+/// // The example plugin accepts "all" types, so it loads under any host's type names.
+/// registry.load_plugin("examples/plugins/marker-scanner".as_ref()).unwrap();
+/// let report = registry.scan(br#"{"name":"MALICIOUS_MARKER"}"#, "component 1", "sbom-component");
+/// assert_eq!(report.findings[0].threat, "Custom.MaliciousMarker");
+/// ```
 #[derive(Debug, Clone)]
 pub struct HostConfig {
     /// File-type names manifests may list besides `all`; a name outside this set is a
@@ -20,16 +38,35 @@ pub struct HostConfig {
     pub platform: String,
     /// The version `min_engine_version` is compared with.
     pub engine_version: semver::Version,
+    /// The `log` target plugin messages (`log_message`, WASI stdout/stderr) are written to,
+    /// each starting with `[plugin name]`.
+    pub log_target: String,
 }
 
 impl Default for HostConfig {
-    /// The CLI's file types ([`file_type::KNOWN`]), this OS, and this crate's version.
+    /// The CLI's file types ([`file_type::KNOWN`]), this OS, this crate's version, and the
+    /// log target [`PLUGIN_LOG_TARGET`].
     fn default() -> Self {
         Self {
             file_types: file_type::KNOWN.iter().map(|t| t.to_string()).collect(),
             platform: std::env::consts::OS.to_owned(),
             engine_version: engine_version(),
+            log_target: PLUGIN_LOG_TARGET.to_owned(),
         }
+    }
+}
+
+impl HostConfig {
+    /// Replaces the file-type names manifests may list (`all` is always accepted).
+    pub fn with_file_types<I: IntoIterator<Item = S>, S: Into<String>>(mut self, types: I) -> Self {
+        self.file_types = types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sends plugin log messages to the `log` target `target`.
+    pub fn with_log_target(mut self, target: impl Into<String>) -> Self {
+        self.log_target = target.into();
+        self
     }
 }
 
@@ -39,6 +76,29 @@ pub fn engine_version() -> semver::Version {
 }
 
 /// Loaded plugins, and the plugin directories that did not load.
+///
+/// Each plugin is compiled once, at load; every [`Registry::scan`] runs each applicable plugin
+/// in a fresh instance, so nothing survives from one input to the next. A registry is
+/// `Send + Sync`: scan from as many threads as you like.
+///
+/// ```
+/// use plugbox::{HostConfig, Registry, RunStatus};
+///
+/// let mut registry = Registry::new(HostConfig::default());
+/// registry.load_dir("examples/plugins".as_ref())?;
+/// assert!(registry.failures().is_empty());
+///
+/// let report = registry.scan(b"... MALICIOUS_MARKER ...", "upload.bin", "unknown");
+/// assert!(report.max_score() >= 60);
+/// for run in &report.runs {
+///     match &run.status {
+///         RunStatus::Ok { score } => println!("{}: score {score}", run.plugin),
+///         RunStatus::Failed(failure) => println!("{}: {failure}", run.plugin),
+///         RunStatus::Skipped { reason } => println!("{}: skipped, {reason}", run.plugin),
+///     }
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Registry {
     runtime: Runtime,
     config: HostConfig,
@@ -51,7 +111,7 @@ impl Registry {
     /// An empty registry for a host described by `config`.
     pub fn new(config: HostConfig) -> Self {
         Self {
-            runtime: Runtime::new(),
+            runtime: Runtime::new(&config.log_target),
             config,
             plugins: Vec::new(),
             failures: Vec::new(),
@@ -79,6 +139,17 @@ impl Registry {
 
     /// Loads the plugin in `plugin_dir`. On failure the reason is also recorded in
     /// [`Registry::failures`] or [`Registry::skipped`].
+    ///
+    /// ```
+    /// # use plugbox::{HostConfig, Registry};
+    /// let mut registry = Registry::new(HostConfig::default());
+    /// let plugin = registry.load_plugin("examples/plugins/rust-marker".as_ref()).unwrap();
+    /// assert_eq!(plugin.name(), "Rust Marker Scanner");
+    /// assert_eq!(plugin.guest_version(), Some("0.1.0"));
+    ///
+    /// let missing = registry.load_plugin("no/such/plugin".as_ref()).unwrap_err();
+    /// assert!(missing.to_string().contains("plugin.json"));
+    /// ```
     pub fn load_plugin(&mut self, plugin_dir: &Path) -> Result<&Plugin, &LoadFailure> {
         match Plugin::load(&self.runtime, &self.config, plugin_dir) {
             Ok(plugin) => {

@@ -6,26 +6,31 @@
 //! compiled code from an engine, so reloading plugins compiles into it again: a host that
 //! reloads very often should build a new registry from time to time.
 
+use std::sync::Arc;
+
 use wasmi::{CompilationMode, Config, Engine, Linker};
 
 use crate::host::{self, HostState};
 use crate::sandbox::budget::FuelRate;
 
-/// The engine, linker and fuel rate of a registry.
+/// The engine, linker, fuel rate and log target of a registry.
 pub(crate) struct Runtime {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<HostState>,
     pub(crate) rate: FuelRate,
+    /// The `log` target plugin messages go to.
+    pub(crate) log_target: Arc<str>,
 }
 
 impl Runtime {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(log_target: &str) -> Self {
         let engine = engine();
         let linker = host::linker(&engine);
         Self {
             engine,
             linker,
             rate: FuelRate::default(),
+            log_target: log_target.into(),
         }
     }
 }

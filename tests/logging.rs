@@ -108,3 +108,27 @@ fn wasi_stdout_and_stderr_become_log_lines() {
         ]
     );
 }
+
+#[test]
+fn the_host_chooses_the_log_target() {
+    capture();
+    let plugins = Plugins::new();
+    plugins.add(
+        "custom",
+        "CustomTarget",
+        json!({}),
+        &module(1, r#"(data (i32.const 0) "hi") (func (export "scan") (param i32 i32) (result i32) (call $log_message (i32.const 2) (i32.const 0) (i32.const 2)) (i32.const 0))"#),
+    );
+    let mut registry =
+        plugbox::Registry::new(plugbox::HostConfig::default().with_log_target("my_host::plugins"));
+    registry.load_dir(plugins.path()).unwrap();
+    scan(&registry, b"x");
+    let targets: Vec<String> = RECORDS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, _, message)| message == "[CustomTarget] hi")
+        .map(|(_, target, _)| target.clone())
+        .collect();
+    assert_eq!(targets, ["my_host::plugins"]);
+}

@@ -8,7 +8,7 @@ use super::{HostState, memory};
 use crate::findings::{MAX_DETAIL_BYTES, MAX_THREAT_NAME_BYTES};
 use crate::sandbox::guest_memory;
 
-/// The `log` target plugin messages are written to; each message starts with `[plugin name]`.
+/// The default `log` target of plugin messages ([`HostConfig::log_target`](crate::HostConfig)).
 pub const PLUGIN_LOG_TARGET: &str = "plugbox::guest";
 
 use wasmi::ValType::I32;

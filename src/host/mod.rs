@@ -6,6 +6,7 @@ pub mod env;
 pub mod wasi;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use wasmi::{ExternType, FuncType, Linker, Module, ValType};
 
@@ -23,6 +24,7 @@ use crate::sandbox::limiter::MemoryCap;
 #[derive(Debug)]
 pub struct HostState {
     pub(crate) plugin: String,
+    log_target: Arc<str>,
     pub(crate) limiter: MemoryCap,
     pub(crate) file_path: String,
     pub(crate) file_type: String,
@@ -35,10 +37,12 @@ pub struct HostState {
 }
 
 impl HostState {
-    /// State for one instance of `plugin`, capped at `memory_cap` bytes, on a file; with the
-    /// read-only preopen of `preopen` when the plugin has filesystem access.
+    /// State for one instance of `plugin`, logging to `log_target`, capped at `memory_cap`
+    /// bytes, on a file; with the read-only preopen of `preopen` when the plugin has
+    /// filesystem access.
     pub(crate) fn new(
         plugin: &str,
+        log_target: Arc<str>,
         memory_cap: usize,
         file_path: &str,
         file_type: &str,
@@ -46,6 +50,7 @@ impl HostState {
     ) -> Self {
         Self {
             plugin: plugin.to_owned(),
+            log_target,
             limiter: MemoryCap::new(memory_cap),
             file_path: file_path.to_owned(),
             file_type: file_type.to_owned(),
@@ -70,8 +75,8 @@ impl HostState {
         });
     }
 
-    /// Logs `message` as the plugin (target [`env::PLUGIN_LOG_TARGET`]) within the per-scan
-    /// volume; what does not fit is counted in `dropped`.
+    /// Logs `message` as the plugin, under the host's log target, within the per-scan volume;
+    /// what does not fit is counted in `dropped`.
     pub(crate) fn log(&mut self, level: log::Level, message: &[u8]) {
         let keep = message
             .len()
@@ -85,7 +90,7 @@ impl HostState {
             return;
         }
         log::log!(
-            target: env::PLUGIN_LOG_TARGET,
+            target: &self.log_target,
             level,
             "[{}] {}",
             self.plugin,
@@ -185,7 +190,10 @@ mod tests {
         let wasm = wat::parse_str(format!("(module {imports})")).unwrap();
         let module = Module::new(&engine, wasm).unwrap();
         check_imports(&module).unwrap();
-        let mut store = wasmi::Store::new(&engine, HostState::new("t", 1 << 20, "", "", None));
+        let mut store = wasmi::Store::new(
+            &engine,
+            HostState::new("t", "t".into(), 1 << 20, "", "", None),
+        );
         linker.instantiate_and_start(&mut store, &module).unwrap();
     }
 }
