@@ -5,6 +5,7 @@
 #   c-marker          C, wasi-libc   Debian clang, lld, wasi-libc, libclang-rt-dev-wasm32
 #   signature-list    C, wasi-libc   (same)
 #   as-marker         AssemblyScript npm package assemblyscript
+#   sbom-host/plugins/banned-packages   Rust std (serde_json)   rustup target wasm32-wasip1
 # A missing toolchain is installed when possible (set PLUGBOX_NO_INSTALL=1 to forbid it) and
 # the plugins that need it are skipped, with a message, when it cannot be had.
 # Exit status: 0 when every build that ran succeeded (skips are not failures), 1 otherwise.
@@ -23,16 +24,17 @@ result marker-scanner cargo run -q --example wat2wasm -- \
   "$plugins/marker-scanner/marker_scanner.wat" "$plugins/marker-scanner/marker_scanner.wasm"
 
 # --- Rust std for wasm32-wasip1
-build_rust() (
-  cd "$plugins/rust-marker" &&
-    cargo build -q --release --target wasm32-wasip1 &&
-    cp target/wasm32-wasip1/release/rust_marker.wasm rust_marker.wasm
+build_rust() ( # plugin directory, crate name
+  cd "$1" &&
+    cargo build -q --release --locked --target wasm32-wasip1 &&
+    cp "target/wasm32-wasip1/release/$2.wasm" "$2.wasm"
 )
 if rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 ||
   { may_install && timeout 300 rustup target add wasm32-wasip1; }; then
-  result rust-marker build_rust
+  result rust-marker build_rust "$plugins/rust-marker" rust_marker
+  result banned-packages build_rust "$PWD/sbom-host/plugins/banned-packages" banned_packages
 else
-  skipped+=("rust-marker: the rustup target wasm32-wasip1 is not installed and could not be added")
+  skipped+=("rust-marker, banned-packages: the rustup target wasm32-wasip1 is not installed and could not be added")
 fi
 
 # --- C with wasi-libc (reactor)
