@@ -1,8 +1,6 @@
 //! What a scan produces: findings, and one outcome per plugin that was called
 //! (CONTRACT §3 scores, §4 per-scan caps, §5 failure reporting).
 
-use serde::Serialize;
-
 pub use crate::sandbox::budget::CallCost;
 
 /// Longest threat name kept, in bytes; the rest is cut and counted in [`Dropped`].
@@ -24,7 +22,8 @@ pub fn clamp_score(score: i32) -> u32 {
 }
 
 /// One threat reported by a plugin (or synthesized from its score).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Finding {
     /// The manifest name of the plugin that reported it.
     pub plugin: String,
@@ -49,7 +48,8 @@ impl Finding {
 }
 
 /// What the per-scan caps cut from one plugin's output. All zero in the normal case.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Dropped {
     /// Findings beyond [`MAX_FINDINGS_PER_SCAN`].
     pub findings: u64,
@@ -71,8 +71,9 @@ impl Dropped {
 }
 
 /// The step of a plugin's life during which something went wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Stage {
     /// Instantiation, including the module's start function.
     Instantiate,
@@ -102,8 +103,9 @@ impl std::fmt::Display for Stage {
 }
 
 /// Kinds of failure of a call into a plugin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum FailureKind {
     /// The call used up its `max_exec_ms`.
     Timeout,
@@ -119,7 +121,8 @@ pub enum FailureKind {
 }
 
 /// A failed call into a plugin, with the stage and a message for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Failure {
     /// What kind of failure.
     pub kind: FailureKind,
@@ -128,7 +131,7 @@ pub struct Failure {
     /// Why, in words.
     pub reason: String,
     /// The code passed to `proc_exit`, for [`FailureKind::Exit`].
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub exit_code: Option<i32>,
 }
 
@@ -151,8 +154,9 @@ impl std::fmt::Display for Failure {
 }
 
 /// How one plugin's run on one file ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(tag = "status", rename_all = "snake_case"))]
 pub enum RunStatus {
     /// `scan` returned this score (clamped).
     Ok {
@@ -169,15 +173,16 @@ pub enum RunStatus {
 }
 
 /// One plugin's run on one file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct PluginRun {
     /// The plugin's manifest name.
     pub plugin: String,
     /// How it ended.
-    #[serde(flatten)]
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub status: RunStatus,
     /// Fuel and time, summed over instantiation, `alloc` and `scan`.
-    #[serde(flatten)]
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub cost: CallCost,
     /// Largest linear memory the instance held, in bytes.
     pub peak_memory_bytes: usize,
@@ -196,7 +201,8 @@ impl PluginRun {
 }
 
 /// Everything the plugins said about one input.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ScanReport {
     /// Findings of all plugins, in plugin order.
     pub findings: Vec<Finding>,
@@ -235,6 +241,7 @@ mod tests {
         assert_eq!(f.detail, "Plugin 'Foo' returned threat score 42");
     }
 
+    #[cfg(feature = "serde")]
     #[test]
     fn run_serializes_with_stable_flat_fields() {
         let run = PluginRun {

@@ -82,7 +82,8 @@ impl FuelRate {
 }
 
 /// What a sliced call cost.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct CallCost {
     /// Fuel consumed.
     pub fuel: u64,
