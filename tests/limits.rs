@@ -345,3 +345,34 @@ fn a_call_into_a_large_function_survives_fuel_slicing() {
         "{report:?}"
     );
 }
+
+/// The start function runs inside instantiation, where wasmi cannot suspend it: it gets the
+/// budget as fuel at the calibrated rate. It must still end within twice its budget.
+#[test]
+fn endless_start_function_ends_near_its_budget() {
+    let plugins = Plugins::new();
+    plugins.add(
+        "start",
+        "Start",
+        json!({"permissions": {"max_exec_ms": 200}}),
+        &module(
+            1,
+            &format!(
+                r#"(func $start {LOOP}) (start $start)
+                (func (export "scan") (param i32 i32) (result i32) (i32.const 0))"#
+            ),
+        ),
+    );
+    let started = Instant::now();
+    let registry = plugins.registry();
+    let elapsed = started.elapsed();
+    assert!(
+        load_error(&registry, "start")
+            .contains("instantiation failed: exceeded its time budget of 200 ms")
+    );
+    assert!(
+        elapsed < Duration::from_millis(400),
+        "a 200 ms start budget took {elapsed:?}"
+    );
+    eprintln!("start-function timeout: {elapsed:?} for a 200 ms budget");
+}

@@ -10,7 +10,7 @@ use wasmi::{Engine, Module, Store};
 use super::budget::{self, Deadline, FuelRate};
 
 /// How long the calibration run spins to measure the fuel rate.
-const CALIBRATION: Duration = Duration::from_millis(2);
+const CALIBRATION: Duration = Duration::from_millis(5);
 
 /// `(module (func (export "spin") (loop (br 0))))`, an endless loop to measure the fuel rate.
 const SPIN_WASM: &[u8] = &[
