@@ -92,6 +92,8 @@ pub enum LoadError {
     },
     /// Instantiation, `_initialize`, `on_load` or reading the name failed.
     Init(Failure),
+    /// A plugin loaded from memory asks for `filesystem: true`, which needs a directory.
+    FilesystemWithoutDirectory,
     /// `on_load` returned non-zero.
     OnLoadRefused {
         /// The returned code.
@@ -172,6 +174,9 @@ impl fmt::Display for LoadError {
                 found,
             } => write!(f, "export `{name}` is {found}; expected {expected}"),
             LoadError::Init(failure) => write!(f, "{failure}"),
+            LoadError::FilesystemWithoutDirectory => f.write_str(
+                "permissions.filesystem is true, but a plugin loaded from memory has no directory to grant",
+            ),
             LoadError::OnLoadRefused { code } => {
                 write!(
                     f,

@@ -19,6 +19,12 @@ use crate::runtime::Runtime;
 use crate::sandbox::Sandbox;
 use crate::sandbox::start::has_start_section;
 
+/// How a plugin loaded from memory is named where a path would be.
+pub const IN_MEMORY: &str = "<memory>";
+/// Largest module file read. Real plugins are kilobytes to a few megabytes; a bigger file is
+/// refused before it is read into host memory.
+pub const MAX_MODULE_BYTES: u64 = 128 * 1024 * 1024;
+
 /// Bytes offered to `plugin_name` / `plugin_version`; longer names are cut and a warning logged.
 const IDENTITY_BUFFER: usize = 256;
 const WASM_MAGIC: &[u8] = b"\0asm";
@@ -27,7 +33,7 @@ const WASM_MAGIC: &[u8] = b"\0asm";
 #[derive(Debug)]
 pub struct Plugin {
     manifest: Manifest,
-    dir: PathBuf,
+    dir: Option<PathBuf>,
     module: Module,
     exports: Exports,
     has_start: bool,
@@ -60,9 +66,9 @@ impl Plugin {
         &self.manifest.name
     }
 
-    /// The plugin directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// The plugin directory; `None` for a plugin loaded from memory.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
     }
 
     /// What the module's `plugin_name` export returned at load, if it has one.
@@ -133,25 +139,9 @@ impl Plugin {
         manifest: Manifest,
     ) -> Result<Self, LoadError> {
         check_compatibility(&manifest, config)?;
-        for key in &manifest.unknown_keys {
-            log::warn!(
-                "{}: unknown key `{key}` ignored (a newer manifest format?)",
-                dir.join("plugin.json").display()
-            );
-        }
-        if manifest.permissions.network {
-            log::warn!(
-                "plugin '{}' declares network: true; plugbox grants plugins no network access",
-                manifest.name
-            );
-        }
+        warn_about(&manifest, &dir.join("plugin.json").display().to_string());
         let wasm_path = confine(dir, &manifest.wasm_file)?;
         let wasm = read_module(&wasm_path)?;
-        let module = Module::new(&runtime.engine, &wasm).map_err(|e| LoadError::Compile {
-            path: wasm_path.clone(),
-            reason: e.to_string(),
-        })?;
-        host::check_imports(&module)?;
         let preopen = match manifest.permissions.filesystem {
             true => Some(dir.canonicalize().map_err(|error| LoadError::Read {
                 path: dir.to_path_buf(),
@@ -159,12 +149,46 @@ impl Plugin {
             })?),
             false => None,
         };
+        Self::build(runtime, manifest, &wasm, &wasm_path, Some(dir), preopen)
+    }
+
+    /// Loads a plugin from a manifest and module bytes held in memory (no plugin directory,
+    /// so `permissions.filesystem` cannot be granted).
+    pub(crate) fn from_bytes(
+        runtime: &Runtime,
+        config: &HostConfig,
+        manifest: Manifest,
+        wasm: &[u8],
+    ) -> Result<Self, LoadError> {
+        check_compatibility(&manifest, config)?;
+        warn_about(&manifest, &format!("plugin '{}'", manifest.name));
+        if manifest.permissions.filesystem {
+            return Err(LoadError::FilesystemWithoutDirectory);
+        }
+        let source = Path::new(IN_MEMORY);
+        check_binary(wasm, source)?;
+        Self::build(runtime, manifest, wasm, source, None, None)
+    }
+
+    fn build(
+        runtime: &Runtime,
+        manifest: Manifest,
+        wasm: &[u8],
+        wasm_path: &Path,
+        dir: Option<&Path>,
+        preopen: Option<PathBuf>,
+    ) -> Result<Self, LoadError> {
+        let module = Module::new(&runtime.engine, wasm).map_err(|e| LoadError::Compile {
+            path: wasm_path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        host::check_imports(&module)?;
         let mut plugin = Plugin {
-            has_start: has_start_section(&wasm),
+            has_start: has_start_section(wasm),
             preopen,
             exports: Exports::check(&module)?,
             manifest,
-            dir: dir.to_path_buf(),
+            dir: dir.map(Path::to_path_buf),
             module,
             guest_name: None,
             guest_version: None,
@@ -174,7 +198,7 @@ impl Plugin {
         log::debug!(
             "loaded plugin '{}' from {} ({} fuel, {} us{})",
             plugin.name(),
-            dir.display(),
+            wasm_path.display(),
             plugin.load_cost.fuel,
             plugin.load_cost.micros,
             plugin
@@ -417,25 +441,52 @@ fn confine(dir: &Path, wasm_file: &Path) -> Result<PathBuf, LoadError> {
 }
 
 fn read_module(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let wasm = std::fs::read(path).map_err(|error| LoadError::Read {
+    let read_error = |error| LoadError::Read {
         path: path.to_path_buf(),
         error,
-    })?;
-    if !wasm.starts_with(WASM_MAGIC) {
-        let text = String::from_utf8_lossy(&wasm[..wasm.len().min(512)]);
-        let code = text
-            .lines()
-            .map(str::trim)
-            .find(|line| !line.is_empty() && !line.starts_with(";;"));
-        if code.is_some_and(|line| line.starts_with("(module") || line.starts_with('(')) {
-            return Err(LoadError::TextFormat {
-                path: path.to_path_buf(),
-            });
-        }
+    };
+    let size = std::fs::metadata(path).map_err(read_error)?.len();
+    if size > MAX_MODULE_BYTES {
         return Err(LoadError::Compile {
             path: path.to_path_buf(),
-            reason: "does not start with the WebAssembly magic bytes \\0asm".into(),
+            reason: format!("is {size} bytes; modules may be at most {MAX_MODULE_BYTES} bytes"),
         });
     }
+    let wasm = std::fs::read(path).map_err(read_error)?;
+    check_binary(&wasm, path)?;
     Ok(wasm)
+}
+
+/// Refuses anything but the binary format, with a hint for the text format.
+fn check_binary(wasm: &[u8], path: &Path) -> Result<(), LoadError> {
+    if wasm.starts_with(WASM_MAGIC) {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&wasm[..wasm.len().min(512)]);
+    let code = text
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty() && !line.starts_with(";;"));
+    if code.is_some_and(|line| line.starts_with('(')) {
+        return Err(LoadError::TextFormat {
+            path: path.to_path_buf(),
+        });
+    }
+    Err(LoadError::Compile {
+        path: path.to_path_buf(),
+        reason: "does not start with the WebAssembly magic bytes \\0asm".into(),
+    })
+}
+
+/// Logs what a manifest asks for that the host ignores or will not grant.
+fn warn_about(manifest: &Manifest, source: &str) {
+    for key in &manifest.unknown_keys {
+        log::warn!("{source}: unknown key `{key}` ignored (a newer manifest format?)");
+    }
+    if manifest.permissions.network {
+        log::warn!(
+            "plugin '{}' declares network: true; plugbox grants plugins no network access",
+            manifest.name
+        );
+    }
 }

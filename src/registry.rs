@@ -8,6 +8,7 @@ use crate::error::{LoadError, LoadFailure};
 use crate::file_type;
 use crate::findings::ScanReport;
 use crate::host::env::PLUGIN_LOG_TARGET;
+use crate::manifest::Manifest;
 use crate::plugin::{Input, Plugin};
 use crate::runtime::Runtime;
 
@@ -151,17 +152,23 @@ impl Registry {
     /// assert!(missing.to_string().contains("plugin.json"));
     /// ```
     pub fn load_plugin(&mut self, plugin_dir: &Path) -> Result<&Plugin, &LoadFailure> {
-        match Plugin::load(&self.runtime, &self.config, plugin_dir) {
+        let result = Plugin::load(&self.runtime, &self.config, plugin_dir);
+        self.record(plugin_dir.to_path_buf(), result)
+    }
+
+    /// Keeps a loaded plugin, or records why it did not load.
+    fn record(
+        &mut self,
+        dir: PathBuf,
+        result: Result<Plugin, (Option<String>, LoadError)>,
+    ) -> Result<&Plugin, &LoadFailure> {
+        match result {
             Ok(plugin) => {
                 self.plugins.push(plugin);
                 Ok(self.plugins.last().expect("just pushed"))
             }
             Err((plugin, error)) => {
-                let failure = LoadFailure {
-                    dir: plugin_dir.to_path_buf(),
-                    plugin,
-                    error,
-                };
+                let failure = LoadFailure { dir, plugin, error };
                 // The host reports failures from `failures()`; logging them louder would say it twice.
                 log::debug!("plugin not loaded: {failure}");
                 let list = if failure.error.is_skip() {
@@ -173,6 +180,29 @@ impl Registry {
                 Err(list.last().expect("just pushed"))
             }
         }
+    }
+
+    /// Loads a plugin from a manifest and module bytes held in memory, e.g. plugins built
+    /// into the host binary. Such a plugin has no directory, so `permissions.filesystem`
+    /// cannot be granted. On failure the reason is also recorded in [`Registry::failures`].
+    ///
+    /// ```
+    /// # use plugbox::{HostConfig, Manifest, Registry, manifest::ManifestRules};
+    /// let json = std::fs::read("examples/plugins/marker-scanner/plugin.json").unwrap();
+    /// let rules = ManifestRules { file_types: &["unknown"] };
+    /// let manifest = Manifest::parse(&json, "built-in".as_ref(), rules).unwrap();
+    /// let wasm = std::fs::read("examples/plugins/marker-scanner/marker_scanner.wasm").unwrap();
+    /// let mut registry = Registry::new(HostConfig::default());
+    /// registry.add_plugin(manifest, &wasm).unwrap();
+    /// assert_eq!(registry.scan(b"MALICIOUS_MARKER", "x", "unknown").max_score(), 85);
+    /// ```
+    pub fn add_plugin(&mut self, manifest: Manifest, wasm: &[u8]) -> Result<&Plugin, &LoadFailure> {
+        let name = manifest.name.clone();
+        let result = Plugin::from_bytes(&self.runtime, &self.config, manifest, wasm);
+        self.record(
+            PathBuf::from(crate::plugin::IN_MEMORY),
+            result.map_err(|e| (Some(name), e)),
+        )
     }
 
     /// The loaded plugins, in load order.

@@ -384,3 +384,50 @@ fn host_defined_file_types_catch_manifest_typos() {
     let report = registry.scan(MARKED, "component", "sbom-component");
     assert_eq!(threats_of(&report, "Sbom"), ["Custom.MaliciousMarker"]);
 }
+
+#[test]
+fn plugins_load_from_memory_without_filesystem_access() {
+    let rules = plugbox::manifest::ManifestRules {
+        file_types: &["unknown"],
+    };
+    let manifest = |filesystem: bool| {
+        let mut json = manifest("InMemory");
+        json["permissions"]["filesystem"] = filesystem.into();
+        plugbox::Manifest::parse(json.to_string().as_bytes(), "mem.json".as_ref(), rules).unwrap()
+    };
+    let wasm = wat::parse_str(MARKER_WAT).unwrap();
+    let mut registry = Registry::new(HostConfig::default());
+    let plugin = registry.add_plugin(manifest(false), &wasm).unwrap();
+    assert_eq!(plugin.dir(), None);
+    assert_good_found_marker_as(&registry.scan(MARKED, "m", "unknown"), "InMemory");
+    let error = registry
+        .add_plugin(manifest(true), &wasm)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("plugin 'InMemory'") && error.contains("no directory to grant"),
+        "{error}"
+    );
+    let error = registry
+        .add_plugin(manifest(false), MARKER_WAT.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("text format"), "{error}");
+}
+
+fn assert_good_found_marker_as(report: &plugbox::ScanReport, plugin: &str) {
+    assert_eq!(threats_of(report, plugin), ["Custom.MaliciousMarker"]);
+}
+
+#[test]
+fn oversized_module_file_is_refused_before_reading() {
+    let plugins = Plugins::new();
+    let dir = plugins.add("huge", "Huge", json!({}), MARKER_WAT);
+    // A sparse file: 200 MB on paper, nothing on disk.
+    let file = std::fs::File::create(dir.join("plugin.wasm")).unwrap();
+    file.set_len(200 << 20).unwrap();
+    let started = std::time::Instant::now();
+    let registry = load_beside_good(&plugins);
+    assert!(load_error(&registry, "huge").contains("modules may be at most"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
