@@ -8,7 +8,10 @@ pub mod wasi;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use wasmi::{ExternType, FuncType, Linker, Module, ValType};
+use wasmi::{ExternType, FuncType, Linker, Module};
+
+/// Value types in [`ImportSignature`]s (wasmi's).
+pub use wasmi::ValType;
 
 use crate::exports::describe;
 

@@ -15,10 +15,21 @@ pub const MAX_INSTANCES: usize = 1;
 /// See [`MAX_INSTANCES`].
 pub const MAX_MEMORIES: usize = 1;
 
+/// What a refused growth was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// Linear memory, in bytes.
+    MemoryBytes,
+    /// Table elements, across all tables.
+    TableElements,
+}
+
 /// A refused growth, kept so that the failure message can say what was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {
-    /// Bytes of linear memory the growth asked for in total.
+    /// What was asked for.
+    pub resource: Resource,
+    /// The total the growth asked for.
     pub desired: usize,
     /// The cap in force.
     pub cap: usize,
@@ -76,6 +87,7 @@ impl ResourceLimiter for MemoryCap {
         let total = (self.in_use - current.min(self.in_use)).saturating_add(desired);
         if total > self.cap {
             self.last_refusal = Some(Refusal {
+                resource: Resource::MemoryBytes,
                 desired: total,
                 cap: self.cap,
             });
@@ -102,6 +114,11 @@ impl ResourceLimiter for MemoryCap {
         let total =
             (self.table_elements - current.min(self.table_elements)).saturating_add(desired);
         if total > MAX_TABLE_ELEMENTS {
+            self.last_refusal = Some(Refusal {
+                resource: Resource::TableElements,
+                desired: total,
+                cap: MAX_TABLE_ELEMENTS,
+            });
             return Ok(false);
         }
         self.pending_elements = desired - current;
@@ -140,6 +157,7 @@ mod tests {
         assert_eq!(
             cap.last_refusal(),
             Some(Refusal {
+                resource: Resource::MemoryBytes,
                 desired: 5 * 65536,
                 cap: 4 * 65536
             })

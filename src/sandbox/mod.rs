@@ -16,6 +16,7 @@ use crate::findings::{CallCost, Failure, FailureKind, Stage};
 use crate::host::{self, HostState};
 use crate::runtime::Runtime;
 use budget::{Deadline, Interrupted};
+use limiter::Resource;
 
 const PAGE: usize = 65536;
 
@@ -178,16 +179,18 @@ impl<'r> Sandbox<'r> {
 
     /// A memory-limit failure if the limiter refused a growth during the last call.
     fn memory_failure(&self, stage: Stage) -> Option<Failure> {
-        self.store.data().limiter.last_refusal().map(|refusal| {
-            Failure::new(
-                FailureKind::MemoryLimit,
-                stage,
-                format!(
-                    "needs {} bytes of linear memory; the plugin's cap is {} bytes (max_memory_mb)",
-                    refusal.desired, refusal.cap
-                ),
-            )
-        })
+        let refusal = self.store.data().limiter.last_refusal()?;
+        let reason = match refusal.resource {
+            Resource::MemoryBytes => format!(
+                "needs {} bytes of linear memory; the plugin's cap is {} bytes (max_memory_mb)",
+                refusal.desired, refusal.cap
+            ),
+            Resource::TableElements => format!(
+                "needs {} table elements; the cap is {} elements",
+                refusal.desired, refusal.cap
+            ),
+        };
+        Some(Failure::new(FailureKind::MemoryLimit, stage, reason))
     }
 
     fn failure(&self, stage: Stage, interrupted: Interrupted) -> Failure {
