@@ -91,7 +91,10 @@ fn valid_50_mb_module_loads_and_scans() {
     let dir = plugins.add("big", "Big", json!({}), MARKER_WAT);
     let segment = vec![0x41u8; 50 << 20];
     // No `$names`: the data section must be the module's last section.
-    let mut wasm = wat::parse_str(format!(r#"(module (memory (export "memory") 1) {SCAN0} (data "x"))"#)).unwrap();
+    let mut wasm = wat::parse_str(format!(
+        r#"(module (memory (export "memory") 1) {SCAN0} (data "x"))"#
+    ))
+    .unwrap();
     // Replace the 1-byte passive segment at the end of the module by the 50 MB one.
     let tail = wasm.len() - 1;
     assert_eq!(wasm[tail], b'x');
