@@ -48,23 +48,7 @@ fn at(text: &str) -> String {
 /// A plugin whose `scan` runs `checks` in order, reporting each as a finding named by its
 /// label with the expression's value as the score. Every WASI import is declared, as `$name`.
 fn probe_module(checks: &[(&str, String)]) -> String {
-    let imports: String = wasi::IMPORTS
-        .iter()
-        .map(|s| {
-            let types = |ts: &[wasmi::ValType]| {
-                ts.iter()
-                    .map(|t| format!("{t:?}").to_lowercase())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            format!(
-                r#"(import "wasi_snapshot_preview1" "{0}" (func ${0} (param {1}) (result {2})))"#,
-                s.name,
-                types(s.params),
-                types(s.results)
-            )
-        })
-        .collect();
+    let imports = wasi_imports(|_| true);
     let strings: String = STRINGS
         .iter()
         .map(|(addr, s)| format!("(data (i32.const {addr}) \"{}\")", s.replace('\n', "\\n")))

@@ -105,6 +105,28 @@ pub fn scan_module(scan_body: &str) -> String {
     )
 }
 
+/// WAT import declarations, named `$name`, of the WASI functions `keep` selects.
+pub fn wasi_imports(keep: impl Fn(&str) -> bool) -> String {
+    let types = |ts: &[plugbox::host::ValType]| {
+        ts.iter()
+            .map(|t| format!("{t:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    plugbox::host::wasi::IMPORTS
+        .iter()
+        .filter(|s| keep(s.name))
+        .map(|s| {
+            format!(
+                r#"(import "wasi_snapshot_preview1" "{0}" (func ${0} (param {1}) (result {2})))"#,
+                s.name,
+                types(s.params),
+                types(s.results)
+            )
+        })
+        .collect()
+}
+
 pub const MARKED: &[u8] = b"prefix MALICIOUS_MARKER suffix";
 
 pub fn scan(registry: &Registry, data: &[u8]) -> ScanReport {

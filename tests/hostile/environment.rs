@@ -3,31 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use plugbox::host::wasi;
 use plugbox::{HostConfig, Registry};
 
 use super::*;
 
 /// A module importing the named WASI functions (as `$name`) besides `env`, with `scan_body`.
 fn wasi_scan(names: &[&str], scan_body: &str) -> String {
-    let imports: String = wasi::IMPORTS
-        .iter()
-        .filter(|s| names.contains(&s.name))
-        .map(|s| {
-            let types = |ts: &[plugbox::host::ValType]| {
-                ts.iter()
-                    .map(|t| format!("{t:?}").to_lowercase())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            format!(
-                r#"(import "wasi_snapshot_preview1" "{0}" (func ${0} (param {1}) (result {2})))"#,
-                s.name,
-                types(s.params),
-                types(s.results)
-            )
-        })
-        .collect();
+    let imports = wasi_imports(|name| names.contains(&name));
     format!(
         r#"(module
   (import "env" "report_finding" (func $report_finding (param i32 i32 i32 i32 i32)))
