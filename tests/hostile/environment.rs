@@ -293,3 +293,56 @@ fn timeout_overshoot_stays_within_the_documented_bound() {
         elapsed - Duration::from_millis(200)
     );
 }
+
+/// Every WASI function, called with every argument -1 (pointers at 4 GiB - 1, lengths of
+/// 4 GiB - 1, fd -1): each either traps naming itself or returns an errno; none harms the
+/// host or the plugin beside it. `proc_exit(-1)` ends the call with that code.
+#[test]
+fn every_wasi_import_with_every_argument_minus_one() {
+    let (mut traps, mut errnos) = (0, 0);
+    for sig in plugbox::host::wasi::IMPORTS {
+        let args: String = sig
+            .params
+            .iter()
+            .map(|t| format!("({}.const -1)", format!("{t:?}").to_lowercase()))
+            .collect();
+        let call = format!("(call ${} {args})", sig.name);
+        let body = if sig.results.is_empty() {
+            format!("{call} (i32.const 0)")
+        } else {
+            format!("(drop {call}) (i32.const 0)")
+        };
+        let plugins = Plugins::new();
+        plugins.add(
+            "hostile",
+            "Hostile",
+            json!({"permissions": {"filesystem": true, "max_exec_ms": 200}}),
+            &wasi_scan(&[sig.name], &body),
+        );
+        plugins.add_good("zz-good");
+        let registry = plugins.registry();
+        assert!(
+            registry.failures().is_empty(),
+            "{}: {:?}",
+            sig.name,
+            registry.failures()
+        );
+        let report = scan(&registry, MARKED);
+        assert_good_found_marker(&report);
+        let run = run_of(&report, "Hostile");
+        match &run.status {
+            RunStatus::Ok { score: 0 } => errnos += 1,
+            RunStatus::Failed(f) if f.kind == Trap => {
+                assert!(f.reason.contains(sig.name), "{}: {f}", sig.name);
+                traps += 1;
+            }
+            RunStatus::Failed(f) if f.kind == Exit => assert_eq!(sig.name, "proc_exit"),
+            other => panic!("{}: {other:?}", sig.name),
+        }
+    }
+    eprintln!("every WASI import with -1: {traps} trapped, {errnos} returned an errno");
+    assert!(
+        traps >= 10 && errnos >= 10,
+        "{traps} traps, {errnos} errnos"
+    );
+}
