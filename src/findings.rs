@@ -11,8 +11,11 @@ pub const MAX_DETAIL_BYTES: usize = 4096;
 pub const MAX_FINDINGS_PER_SCAN: usize = 1000;
 /// Longest log message kept, in bytes.
 pub const MAX_LOG_MESSAGE_BYTES: usize = 4096;
-/// Most log bytes one plugin call may emit for one file (or at load).
+/// Most log bytes one plugin may emit for one file (or at load), each message's
+/// `[plugin] ` prefix included.
 pub const MAX_LOG_BYTES_PER_SCAN: usize = 64 * 1024;
+/// Most log messages one plugin may emit for one file (or at load), empty ones included.
+pub const MAX_LOG_MESSAGES_PER_SCAN: usize = 1024;
 /// Highest threat score; scores are clamped to `0..=MAX_SCORE`.
 pub const MAX_SCORE: u32 = 100;
 
@@ -57,7 +60,8 @@ pub struct Dropped {
     pub threat_name_bytes: u64,
     /// Detail bytes beyond [`MAX_DETAIL_BYTES`].
     pub detail_bytes: u64,
-    /// Log messages dropped whole because the call's log volume was used up.
+    /// Log messages dropped whole because the scan's log caps were used up. Once they are,
+    /// WASI stdout/stderr output is counted in bytes only, not split into lines.
     pub log_messages: u64,
     /// Log bytes cut, from long messages or dropped ones.
     pub log_bytes: u64,

@@ -26,6 +26,7 @@
 pub mod error;
 pub mod exports;
 pub mod file_type;
+mod files;
 pub mod findings;
 pub mod host;
 pub mod manifest;

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::files::ReadError;
+
 /// Largest `plugin.json` accepted. A manifest is a few hundred bytes; anything near this is hostile.
 pub const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
 /// Default linear-memory cap when `permissions.max_memory_mb` is absent.
@@ -138,15 +140,12 @@ impl Manifest {
             field: None,
             reason,
         };
-        let size = std::fs::metadata(path)
-            .map_err(|e| whole(format!("cannot read: {e}")))?
-            .len();
-        if size > MAX_MANIFEST_BYTES {
-            return Err(whole(format!(
-                "is {size} bytes; a manifest may be at most {MAX_MANIFEST_BYTES} bytes"
-            )));
-        }
-        let text = std::fs::read(path).map_err(|e| whole(format!("cannot read: {e}")))?;
+        let text = crate::files::read_regular(path, MAX_MANIFEST_BYTES).map_err(|e| match e {
+            ReadError::TooLarge { limit } => whole(format!(
+                "a manifest may be at most {limit} bytes; this one is larger"
+            )),
+            ReadError::Io(e) => whole(format!("cannot read: {e}")),
+        })?;
         Self::parse(&text, path, rules)
     }
 

@@ -2,6 +2,7 @@
 //! (CONTRACT §1-§3: confinement, checks, `_initialize`, `on_load`, identification) and
 //! running it on one input (§3-§5).
 
+use std::fs::File;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use wasmi::Module;
 
 use crate::error::LoadError;
 use crate::exports::Exports;
+use crate::files::{self, ConfineError, ReadError, Want};
 use crate::findings::{
     CallCost, Failure, FailureKind, Finding, PluginRun, RunStatus, Stage, clamp_score,
 };
@@ -17,7 +19,7 @@ use crate::manifest::{Manifest, ManifestRules, SUPPORTED_PROTOCOLS};
 use crate::registry::HostConfig;
 use crate::runtime::Runtime;
 use crate::sandbox::Sandbox;
-use crate::sandbox::start::has_start_section;
+use crate::sandbox::start;
 
 /// How a plugin loaded from memory is named where a path would be.
 pub const IN_MEMORY: &str = "<memory>";
@@ -36,7 +38,8 @@ pub struct Plugin {
     dir: Option<PathBuf>,
     module: Module,
     exports: Exports,
-    has_start: bool,
+    /// The export the start function was moved to at load, if the module has one.
+    start_export: Option<String>,
     /// The canonical plugin directory, when `permissions.filesystem` grants the preopen.
     preopen: Option<PathBuf>,
     guest_name: Option<String>,
@@ -140,8 +143,8 @@ impl Plugin {
     ) -> Result<Self, LoadError> {
         check_compatibility(&manifest, config)?;
         warn_about(&manifest, &dir.join("plugin.json").display().to_string());
-        let wasm_path = confine(dir, &manifest.wasm_file)?;
-        let wasm = read_module(&wasm_path)?;
+        let (file, wasm_path) = confine(dir, &manifest.wasm_file)?;
+        let wasm = read_module(file, &wasm_path)?;
         let preopen = match manifest.permissions.filesystem {
             true => Some(dir.canonicalize().map_err(|error| LoadError::Read {
                 path: dir.to_path_buf(),
@@ -178,13 +181,15 @@ impl Plugin {
         dir: Option<&Path>,
         preopen: Option<PathBuf>,
     ) -> Result<Self, LoadError> {
-        let module = Module::new(&runtime.engine, wasm).map_err(|e| LoadError::Compile {
-            path: wasm_path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let rewritten = start::rewrite(wasm);
+        let module =
+            Module::new(&runtime.engine, &rewritten.wasm[..]).map_err(|e| LoadError::Compile {
+                path: wasm_path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         host::check_imports(&module)?;
         let mut plugin = Plugin {
-            has_start: has_start_section(wasm),
+            start_export: rewritten.start_export,
             preopen,
             exports: Exports::check(&module)?,
             manifest,
@@ -252,7 +257,7 @@ impl Plugin {
 
     /// Instantiation and `_initialize`, each under its own budget.
     fn start(&self, sandbox: &mut Sandbox<'_>) -> Result<(), Failure> {
-        sandbox.instantiate(&self.module, self.has_start)?;
+        sandbox.instantiate(&self.module, self.start_export.as_deref())?;
         if self.exports.initialize {
             let result = sandbox.call("_initialize", (), Stage::Initialize, sandbox.deadline());
             exit_zero_as(result, ())?;
@@ -400,8 +405,9 @@ fn check_compatibility(manifest: &Manifest, config: &HostConfig) -> Result<(), L
     Ok(())
 }
 
-/// Resolves `wasm_file` inside `dir`, refusing absolute paths, `..`, and symlinks leading out.
-fn confine(dir: &Path, wasm_file: &Path) -> Result<PathBuf, LoadError> {
+/// Opens `wasm_file` inside `dir`, refusing absolute paths, `..`, symlinks leading out and
+/// anything but a regular file; the file is opened once and checked on its handle.
+fn confine(dir: &Path, wasm_file: &Path) -> Result<(File, PathBuf), LoadError> {
     let refuse = |reason: &str| LoadError::WasmPath {
         wasm_file: wasm_file.to_path_buf(),
         reason: reason.to_owned(),
@@ -422,37 +428,37 @@ fn confine(dir: &Path, wasm_file: &Path) -> Result<PathBuf, LoadError> {
         }
     }
     let joined = dir.join(wasm_file);
-    let real = joined
-        .canonicalize()
-        .map_err(|e| refuse(&format!("cannot be opened in {}: {e}", dir.display())))?;
     let real_dir = dir
         .canonicalize()
         .map_err(|e| refuse(&format!("plugin directory {}: {e}", dir.display())))?;
-    if !real.starts_with(&real_dir) {
-        return Err(refuse(&format!(
+    match files::open_confined(&real_dir, &joined, Want::File) {
+        Ok(confined) => Ok((confined.file, joined)),
+        Err(ConfineError::Outside { real }) => Err(refuse(&format!(
             "resolves to {}, outside the plugin directory (through a symlink)",
             real.display()
-        )));
+        ))),
+        Err(ConfineError::NotRegular(kind)) => {
+            Err(refuse(&format!("is not a regular file: it {kind}")))
+        }
+        Err(ConfineError::Moved) => Err(refuse("changed while being opened; try again")),
+        Err(ConfineError::Io(e)) => Err(refuse(&format!(
+            "cannot be opened in {}: {e}",
+            dir.display()
+        ))),
     }
-    if !real.is_file() {
-        return Err(refuse("is not a regular file"));
-    }
-    Ok(joined)
 }
 
-fn read_module(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let read_error = |error| LoadError::Read {
-        path: path.to_path_buf(),
-        error,
-    };
-    let size = std::fs::metadata(path).map_err(read_error)?.len();
-    if size > MAX_MODULE_BYTES {
-        return Err(LoadError::Compile {
+fn read_module(file: File, path: &Path) -> Result<Vec<u8>, LoadError> {
+    let wasm = files::read_bounded(file, MAX_MODULE_BYTES).map_err(|error| match error {
+        ReadError::Io(error) => LoadError::Read {
             path: path.to_path_buf(),
-            reason: format!("is {size} bytes; modules may be at most {MAX_MODULE_BYTES} bytes"),
-        });
-    }
-    let wasm = std::fs::read(path).map_err(read_error)?;
+            error,
+        },
+        ReadError::TooLarge { limit } => LoadError::Compile {
+            path: path.to_path_buf(),
+            reason: format!("is larger than {limit} bytes; modules may be at most {limit} bytes"),
+        },
+    })?;
     check_binary(&wasm, path)?;
     Ok(wasm)
 }

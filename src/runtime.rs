@@ -1,5 +1,6 @@
 //! The engine shared by every plugin of a registry: one wasmi `Engine` configured for fuel
-//! metering, one `Linker` with the host imports, and the machine's measured fuel rate.
+//! metering, and one `Linker` with the host imports. Nothing here changes while plugins run:
+//! a registry's plugins share no state they could influence.
 //!
 //! Modules are compiled once, at load, into this engine; each file scanned gets a fresh
 //! `Store` (and so a fresh instance) that is dropped when the scan ends. wasmi never frees
@@ -11,13 +12,11 @@ use std::sync::Arc;
 use wasmi::{CompilationMode, Config, Engine, Linker};
 
 use crate::host::{self, HostState};
-use crate::sandbox::budget::FuelRate;
 
-/// The engine, linker, fuel rate and log target of a registry.
+/// The engine, linker and log target of a registry.
 pub(crate) struct Runtime {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<HostState>,
-    pub(crate) rate: FuelRate,
     /// The `log` target plugin messages go to.
     pub(crate) log_target: Arc<str>,
 }
@@ -29,7 +28,6 @@ impl Runtime {
         Self {
             engine,
             linker,
-            rate: FuelRate::default(),
             log_target: log_target.into(),
         }
     }

@@ -179,7 +179,7 @@ fn long_threat_names_and_details_are_cut_and_counted() {
 
 #[test]
 fn log_flood_is_capped_and_counted() {
-    // 1000 messages of 1000 bytes: 64 KiB are kept, the rest counted.
+    // 1000 messages of 1000 bytes: 64 KiB are kept, prefixes included, the rest counted.
     let plugins = Plugins::new();
     plugins.add(
         "logs",
@@ -196,9 +196,11 @@ fn log_flood_is_capped_and_counted() {
     );
     let report = scan(&plugins.registry(), b"");
     let dropped = run_of(&report, "Logs").dropped;
-    let kept = findings::MAX_LOG_BYTES_PER_SCAN as u64;
-    assert_eq!(dropped.log_bytes, 1_000_000 - kept);
-    // 65 whole messages fit (65,000 bytes), the 66th is cut, the rest are dropped whole.
+    // Each message costs its text and its "[Logs] " prefix: 65 whole messages fit, the 66th
+    // is cut, the rest are dropped whole.
+    let prefix = "[Logs] ".len() as u64;
+    let kept_text = findings::MAX_LOG_BYTES_PER_SCAN as u64 - 66 * prefix;
+    assert_eq!(dropped.log_bytes, 1_000_000 - kept_text);
     assert_eq!(dropped.log_messages, 1000 - 66);
 }
 

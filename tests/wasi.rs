@@ -604,8 +604,12 @@ fn open_descriptors_are_capped() {
 fn out_of_bounds_pointers_in_wasi_calls_trap_the_call() {
     for (call, what) in [
         (
-            "(call $fd_write (i32.const 1) (i32.const 65530) (i32.const 1) (i32.const 100))",
+            "(call $fd_write (i32.const 1) (i32.const 131070) (i32.const 1) (i32.const 100))",
             "fd_write iovecs",
+        ),
+        (
+            "(call $fd_write (i32.const 1) (i32.const 65530) (i32.const 1) (i32.const 100))",
+            "fd_write buffer",
         ),
         (
             "(call $random_get (i32.const 65000) (i32.const 100000))",
@@ -727,49 +731,36 @@ fn poll_oneoff_never_sleeps_past_the_budget() {
 
 #[test]
 fn fd_write_flood_is_capped_and_counted() {
-    // 2000 writes of a 13-byte line: 64 KiB of log volume is kept, the rest counted.
-    let plugins = Plugins::new();
-    plugins.add(
-        "flood",
-        "Flood",
-        json!({}),
-        &probe_module(&[check(
+    // 1000 writes of a 13-byte line fit the caps; 10000 do not: the first 1024 lines are
+    // logged, and the rest is counted in bytes without being read.
+    let flood = |lines: u32| {
+        let plugins = Plugins::new();
+        plugins.add(
             "flood",
-            "(i32.store (i32.const 200) (i32.const 4256)) (i32.store (i32.const 204) (i32.const 13))
-                 (block $done (loop $l
-                   (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 100)))
-                   (i32.store (i32.const 600) (i32.add (i32.load (i32.const 600)) (i32.const 1)))
-                   (br_if $l (i32.lt_u (i32.load (i32.const 600)) (i32.const 2000)))))
-                 (i32.load (i32.const 100))",
-        )]),
-    );
-    let report = scan(&plugins.registry(), b"x");
+            "Flood",
+            json!({}),
+            &probe_module(&[check(
+                "flood",
+                &format!(
+                    "(i32.store (i32.const 200) (i32.const 4256)) (i32.store (i32.const 204) (i32.const 13))
+                     (block $done (loop $l
+                       (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 100)))
+                       (i32.store (i32.const 600) (i32.add (i32.load (i32.const 600)) (i32.const 1)))
+                       (br_if $l (i32.lt_u (i32.load (i32.const 600)) (i32.const {lines})))))
+                     (i32.load (i32.const 100))"
+                ),
+            )]),
+        );
+        scan(&plugins.registry(), b"x")
+    };
+    let report = flood(1000);
     assert_eq!(threats_of(&report, "Flood"), ["flood"]);
     assert_eq!(
         report.findings[0].score, 13,
         "fd_write reports every byte as written"
     );
-    let dropped = run_of(&report, "Flood").dropped;
-    // 12 visible bytes per line (the newline ends it): 2000 * 12 = 24000 bytes fit; so
-    // nothing is dropped at 2000 lines, but at 10000 lines it is.
-    assert_eq!(dropped.log_bytes, 0);
-    let many = Plugins::new();
-    many.add(
-        "flood",
-        "Flood",
-        json!({}),
-        &probe_module(&[check(
-            "flood",
-            "(i32.store (i32.const 200) (i32.const 4256)) (i32.store (i32.const 204) (i32.const 13))
-             (block $done (loop $l
-               (drop (call $fd_write (i32.const 2) (i32.const 200) (i32.const 1) (i32.const 100)))
-               (i32.store (i32.const 600) (i32.add (i32.load (i32.const 600)) (i32.const 1)))
-               (br_if $l (i32.lt_u (i32.load (i32.const 600)) (i32.const 10000)))))
-             (i32.const 0)",
-        )]),
-    );
-    let dropped = run_of(&scan(&many.registry(), b"x"), "Flood").dropped;
-    let kept = plugbox::findings::MAX_LOG_BYTES_PER_SCAN as u64;
-    assert_eq!(dropped.log_bytes, 10_000 * 12 - kept);
-    assert!(dropped.log_messages > 0);
+    assert_eq!(run_of(&report, "Flood").dropped, Default::default());
+    let dropped = run_of(&flood(10_000), "Flood").dropped;
+    let logged = plugbox::findings::MAX_LOG_MESSAGES_PER_SCAN as u64;
+    assert_eq!(dropped.log_bytes, (10_000 - logged) * 13);
 }

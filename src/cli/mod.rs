@@ -97,7 +97,7 @@ fn scan(args: ScanArgs) -> u8 {
         ));
     }
     walk::walk(&args.paths, |entry| match entry {
-        walk::Entry::File(path) => match std::fs::read(&path) {
+        walk::Entry::File(path) => match read_scanned(&path) {
             Ok(data) => {
                 let shown = path.to_string_lossy();
                 let kind = file_type::detect(&data);
@@ -116,4 +116,19 @@ fn scan(args: ScanArgs) -> u8 {
     } else {
         CLEAN
     }
+}
+
+/// Reads a file to scan, checking the opened handle: a path swapped for a device after the
+/// walk looked at it is refused rather than read without end.
+fn read_scanned(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut data)?;
+    Ok(data)
 }

@@ -7,6 +7,7 @@ pub mod wasi;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use wasmi::{ExternType, FuncType, Linker, Module};
 
@@ -18,9 +19,9 @@ use crate::exports::describe;
 use crate::error::LoadError;
 use crate::findings::{
     Dropped, Finding, MAX_FINDINGS_PER_SCAN, MAX_LOG_BYTES_PER_SCAN, MAX_LOG_MESSAGE_BYTES,
-    clamp_score,
+    MAX_LOG_MESSAGES_PER_SCAN, clamp_score,
 };
-use crate::sandbox::budget::Deadline;
+use crate::sandbox::budget::{BudgetExhausted, Deadline};
 use crate::sandbox::limiter::MemoryCap;
 
 /// The state one store carries: which plugin and file, and what the plugin reported.
@@ -34,9 +35,13 @@ pub struct HostState {
     pub(crate) findings: Vec<Finding>,
     pub(crate) dropped: Dropped,
     pub(crate) wasi: wasi::WasiState,
-    /// The deadline of the call in progress, for host functions that wait.
-    pub(crate) deadline: Option<Deadline>,
+    /// The deadline of the call in progress: host functions stop working for the guest when
+    /// it passes. Outside a call it has passed: no time, no host work.
+    pub(crate) deadline: Deadline,
+    /// Time spent in host functions so far, which the fuel slicer does not count as guest time.
+    pub(crate) host_time: Duration,
     log_bytes: usize,
+    log_messages: usize,
 }
 
 impl HostState {
@@ -60,9 +65,20 @@ impl HostState {
             findings: Vec::new(),
             dropped: Dropped::default(),
             wasi: wasi::WasiState::new(preopen),
-            deadline: None,
+            deadline: Deadline::passed(),
+            host_time: Duration::ZERO,
             log_bytes: 0,
+            log_messages: 0,
         }
+    }
+
+    /// Fails with [`BudgetExhausted`] once the call's deadline has passed: long host loops
+    /// ask this between steps, so that no host call outlives its caller's budget.
+    pub(crate) fn check_deadline(&self) -> Result<(), wasmi::Error> {
+        if self.deadline.is_passed() {
+            return Err(wasmi::Error::host(BudgetExhausted));
+        }
+        Ok(())
     }
 
     fn record_finding(&mut self, threat: String, score: i32, detail: String) {
@@ -78,20 +94,30 @@ impl HostState {
         });
     }
 
-    /// Logs `message` as the plugin, under the host's log target, within the per-scan volume;
-    /// what does not fit is counted in `dropped`.
+    /// Whether the per-scan log caps are used up, so that further output is only counted.
+    pub(crate) fn log_exhausted(&self) -> bool {
+        self.log_messages >= MAX_LOG_MESSAGES_PER_SCAN
+            || self.log_bytes + self.log_prefix_bytes() >= MAX_LOG_BYTES_PER_SCAN
+    }
+
+    /// What the `[plugin] ` prefix of every log line adds to the log volume.
+    fn log_prefix_bytes(&self) -> usize {
+        self.plugin.len() + 3
+    }
+
+    /// Logs `message` as the plugin, under the host's log target, within the per-scan caps
+    /// (messages, and bytes including the prefix); what does not fit is counted in `dropped`.
     pub(crate) fn log(&mut self, level: log::Level, message: &[u8]) {
-        let keep = message
-            .len()
-            .min(MAX_LOG_MESSAGE_BYTES)
-            .min(MAX_LOG_BYTES_PER_SCAN - self.log_bytes);
-        let cut = (message.len() - keep) as u64;
-        self.log_bytes += keep;
-        self.dropped.log_bytes += cut;
-        if keep == 0 && cut > 0 {
+        if self.log_exhausted() {
             self.dropped.log_messages += 1;
+            self.dropped.log_bytes += message.len() as u64;
             return;
         }
+        let room = MAX_LOG_BYTES_PER_SCAN - self.log_bytes - self.log_prefix_bytes();
+        let keep = message.len().min(MAX_LOG_MESSAGE_BYTES).min(room);
+        self.log_messages += 1;
+        self.log_bytes += self.log_prefix_bytes() + keep;
+        self.dropped.log_bytes += (message.len() - keep) as u64;
         log::log!(
             target: &self.log_target,
             level,

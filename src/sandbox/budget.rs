@@ -3,81 +3,79 @@
 //! wasmi can only stop guest code when it runs out of fuel, and fuel is an instruction count,
 //! not a time. So a call runs in slices of about [`SLICE`] of fuel each; when a slice runs
 //! out the call is suspended, the clock is read, and the call is either resumed with a new
-//! slice or abandoned as a timeout. The slice size follows the fuel rate measured on this
-//! machine, so the overshoot stays near one slice whatever the machine speed.
+//! slice or abandoned as a timeout. Every piece of guest code runs this way, start functions
+//! included (see [`start`](super::start)), so a call overshoots its deadline by about one
+//! slice whatever the machine speed.
+//!
+//! How much fuel makes one slice is learnt per call, from that call's own slices, with the
+//! time spent in host functions taken out: nothing a plugin does can change how another
+//! plugin's calls (or its own later calls) are sliced.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmi::{AsContextMut, Store, TypedFunc, TypedResumableCall, WasmParams, WasmResults};
 
+use crate::host::HostState;
+
 /// Target wall-clock length of one fuel slice: the resolution of every deadline.
 pub const SLICE: Duration = Duration::from_millis(1);
-/// Fuel per millisecond assumed before anything was measured: low on purpose, so the first
-/// slice on a fast machine ends early and the rate is measured, rather than overshooting.
-const INITIAL_FUEL_PER_MS: u64 = 20_000;
+/// Fuel per millisecond every call starts from: low on purpose, so that on any machine the
+/// first slice ends early and the rate is measured, rather than overshooting.
+const INITIAL_FUEL_PER_MS: u64 = 50_000;
 const MIN_SLICE_FUEL: u64 = 1_000;
 const MAX_SLICE_FUEL: u64 = 1 << 40;
+/// Slices shorter than this are dominated by timer and call overhead.
 const MIN_MEASURABLE_SLICE: Duration = Duration::from_micros(200);
+/// Most the estimate may grow from one slice to the next. Shrinking is not limited: a slice
+/// that took too long makes the next one short at once.
+const MAX_GROWTH: u64 = 4;
 
-/// The fuel this machine burns per millisecond, learnt from every sliced call and shared by
-/// all plugins of a runtime.
-#[derive(Debug)]
-pub struct FuelRate {
-    per_ms: AtomicU64,
-    measured: AtomicU64,
+/// The fuel rate of one call: fuel burnt per millisecond of guest time, learnt from the
+/// call's own slices.
+#[derive(Debug, Clone, Copy)]
+struct CallRate {
+    per_ms: u64,
+    measured: bool,
 }
 
-impl Default for FuelRate {
-    fn default() -> Self {
+impl CallRate {
+    fn new() -> Self {
         Self {
-            per_ms: AtomicU64::new(INITIAL_FUEL_PER_MS),
-            measured: AtomicU64::new(0),
-        }
-    }
-}
-
-impl FuelRate {
-    /// An estimate starting at `per_ms`, as if measured (for tests of slicing).
-    #[cfg(test)]
-    fn fixed(per_ms: u64) -> Self {
-        Self {
-            per_ms: AtomicU64::new(per_ms),
-            measured: AtomicU64::new(1),
+            per_ms: INITIAL_FUEL_PER_MS,
+            measured: false,
         }
     }
 
-    /// Current estimate of fuel burnt per millisecond.
-    pub fn per_ms(&self) -> u64 {
-        self.per_ms.load(Ordering::Relaxed)
-    }
-
-    /// Whether the estimate comes from a measurement on this machine.
-    pub fn is_measured(&self) -> bool {
-        self.measured.load(Ordering::Relaxed) > 0
-    }
-
-    fn record(&self, fuel: u64, elapsed: Duration) {
-        let old = self.per_ms();
-        // Slices shorter than this are dominated by timer and call overhead: they only say
-        // the estimate is far too low, so grow it quickly until slices are measurable.
-        if elapsed < MIN_MEASURABLE_SLICE {
-            if !self.is_measured() {
-                self.per_ms
-                    .store(old.saturating_mul(4).min(MAX_SLICE_FUEL), Ordering::Relaxed);
-            }
+    /// Learns from a slice that burnt `fuel` in `guest_time` (host-call time excluded).
+    fn record(&mut self, fuel: u64, guest_time: Duration) {
+        let ceiling = self.per_ms.saturating_mul(MAX_GROWTH).min(MAX_SLICE_FUEL);
+        if guest_time < MIN_MEASURABLE_SLICE {
+            // Too short to measure: the estimate is too low; grow it, boundedly.
+            self.per_ms = ceiling;
             return;
         }
-        let sample = (fuel as u128 * 1_000_000 / elapsed.as_nanos().max(1)) as u64;
-        // Move fast while learning, then smooth: one slow slice (the OS preempting us)
-        // should not halve the next slice.
-        let new = if self.is_measured() {
-            (old * 3 + sample) / 4
-        } else {
+        let sample = (u128::from(fuel) * 1_000_000 / guest_time.as_nanos().max(1)) as u64;
+        // Shrink at once; grow smoothly once measured, so that one slice preempted by the OS
+        // does not decide the next one.
+        let estimate = if sample < self.per_ms || !self.measured {
             sample
+        } else {
+            (self.per_ms / 4 * 3).saturating_add(sample / 4)
         };
-        self.per_ms.store(new.max(1), Ordering::Relaxed);
-        self.measured.fetch_add(1, Ordering::Relaxed);
+        self.per_ms = estimate.clamp(1, ceiling);
+        self.measured = true;
+    }
+
+    /// Fuel for the next slice: one [`SLICE`] at this rate, less if the deadline is nearer,
+    /// at least what the suspended call needs to make progress.
+    fn next_slice(&self, deadline: Deadline, required: u64) -> u64 {
+        let slice = self.per_ms * SLICE.as_micros() as u64 / 1000;
+        let until_deadline =
+            (u128::from(self.per_ms) * deadline.remaining().as_micros() / 1000) as u64;
+        slice
+            .min(until_deadline)
+            .clamp(MIN_SLICE_FUEL, MAX_SLICE_FUEL)
+            .max(required)
     }
 }
 
@@ -94,8 +92,8 @@ pub struct CallCost {
 impl CallCost {
     /// Adds another call's cost to this one.
     pub fn add(&mut self, other: CallCost) {
-        self.fuel += other.fuel;
-        self.micros += other.micros;
+        self.fuel = self.fuel.saturating_add(other.fuel);
+        self.micros = self.micros.saturating_add(other.micros);
     }
 }
 
@@ -108,14 +106,14 @@ pub enum Interrupted {
     Trap(wasmi::Error),
 }
 
-/// A host error meaning the call's deadline passed while the host was waiting for the guest
-/// (e.g. in `poll_oneoff`): the call ends as a timeout.
+/// A host error meaning the call's deadline passed while the host was working for the guest
+/// (waiting in `poll_oneoff`, copying in `fd_write`, ...): the call ends as a timeout.
 #[derive(Debug)]
 pub struct BudgetExhausted;
 
 impl std::fmt::Display for BudgetExhausted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the time budget ran out while the host waited for the plugin")
+        f.write_str("the time budget ran out during a host call")
     }
 }
 
@@ -137,9 +135,19 @@ impl Deadline {
         }
     }
 
+    /// A deadline that has already passed: what host functions see outside any call.
+    pub fn passed() -> Self {
+        Self::after(Duration::ZERO)
+    }
+
     /// Time left, zero once passed.
     pub fn remaining(&self) -> Duration {
         self.budget.saturating_sub(self.start.elapsed())
+    }
+
+    /// Whether the deadline has passed.
+    pub fn is_passed(&self) -> bool {
+        self.remaining().is_zero()
     }
 
     /// The budget this deadline was made with.
@@ -148,13 +156,12 @@ impl Deadline {
     }
 }
 
-/// Calls `func` under `deadline`, in fuel slices sized from `rate`.
-pub fn call<T, P, R>(
-    store: &mut Store<T>,
+/// Calls `func` under `deadline`, in fuel slices.
+pub fn call<P, R>(
+    store: &mut Store<HostState>,
     func: &TypedFunc<P, R>,
     params: P,
     deadline: Deadline,
-    rate: &FuelRate,
 ) -> (Result<R, Interrupted>, CallCost)
 where
     P: WasmParams,
@@ -162,28 +169,27 @@ where
 {
     let started = Instant::now();
     let mut cost = CallCost::default();
-    let mut slice = next_slice(rate, deadline, 0);
-    let mut slice_start = Instant::now();
+    let mut rate = CallRate::new();
+    let mut slice = rate.next_slice(deadline, 0);
+    let mut slice_start = (Instant::now(), store.data().host_time);
     let mut outcome =
         set_fuel(store, slice).and_then(|()| func.call_resumable(&mut *store, params));
     let result = loop {
+        let burnt = slice - store.get_fuel().unwrap_or(0);
+        cost.fuel = cost.fuel.saturating_add(burnt);
         match outcome {
-            Ok(TypedResumableCall::Finished(value)) => {
-                cost.fuel += slice - store.get_fuel().unwrap_or(0);
-                break Ok(value);
-            }
+            Ok(TypedResumableCall::Finished(value)) => break Ok(value),
             Ok(TypedResumableCall::OutOfFuel(suspended)) => {
-                cost.fuel += slice;
-                rate.record(slice, slice_start.elapsed());
-                if deadline.remaining().is_zero() {
+                let host_time = store.data().host_time.saturating_sub(slice_start.1);
+                rate.record(slice, slice_start.0.elapsed().saturating_sub(host_time));
+                if deadline.is_passed() {
                     break Err(Interrupted::Timeout);
                 }
-                slice = next_slice(rate, deadline, suspended.required_fuel());
-                slice_start = Instant::now();
+                slice = rate.next_slice(deadline, suspended.required_fuel());
+                slice_start = (Instant::now(), store.data().host_time);
                 outcome = set_fuel(store, slice).and_then(|()| suspended.resume(&mut *store));
             }
             Ok(TypedResumableCall::HostTrap(suspended)) => {
-                cost.fuel += slice - store.get_fuel().unwrap_or(0);
                 // The typed handle only lends its error: keep what classification needs.
                 let error = suspended.host_error();
                 if error.downcast_ref::<BudgetExhausted>().is_some() {
@@ -195,31 +201,11 @@ where
                 };
                 break Err(Interrupted::Trap(error));
             }
-            Err(error) => {
-                cost.fuel += slice - store.get_fuel().unwrap_or(0);
-                break Err(Interrupted::Trap(error));
-            }
+            Err(error) => break Err(Interrupted::Trap(error)),
         }
     };
     cost.micros = started.elapsed().as_micros() as u64;
     (result, cost)
-}
-
-/// Fuel for a piece of guest code that wasmi cannot suspend (a module's start function, run
-/// inside instantiation): the whole budget converted at the measured rate.
-pub fn unsliced_fuel(rate: &FuelRate, deadline: Deadline) -> u64 {
-    let ms = deadline.remaining().as_secs_f64() * 1000.0;
-    ((rate.per_ms() as f64 * ms) as u64).clamp(MIN_SLICE_FUEL, MAX_SLICE_FUEL)
-}
-
-fn next_slice(rate: &FuelRate, deadline: Deadline, required: u64) -> u64 {
-    let per_ms = rate.per_ms();
-    let slice = per_ms * SLICE.as_micros() as u64 / 1000;
-    let until_deadline = (per_ms as u128 * deadline.remaining().as_micros() / 1000) as u64;
-    slice
-        .min(until_deadline)
-        .clamp(MIN_SLICE_FUEL, MAX_SLICE_FUEL)
-        .max(required)
 }
 
 fn set_fuel<T>(store: &mut Store<T>, fuel: u64) -> Result<(), wasmi::Error> {
@@ -231,38 +217,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn short_slices_grow_an_unmeasured_estimate() {
-        let rate = FuelRate::default();
+    fn short_slices_grow_the_estimate_boundedly() {
+        let mut rate = CallRate::new();
         rate.record(INITIAL_FUEL_PER_MS, Duration::from_micros(10));
-        assert_eq!(rate.per_ms(), 4 * INITIAL_FUEL_PER_MS);
-        assert!(!rate.is_measured());
-        rate.record(1_000_000, Duration::from_millis(2));
-        assert_eq!(rate.per_ms(), 500_000);
-        assert!(rate.is_measured());
+        assert_eq!(rate.per_ms, MAX_GROWTH * INITIAL_FUEL_PER_MS);
+        assert!(!rate.measured);
+        rate.record(1_000_000, Duration::from_millis(5));
+        assert_eq!(rate.per_ms, 200_000);
+        assert!(rate.measured);
     }
 
     #[test]
-    fn measured_estimate_is_smoothed() {
-        let rate = FuelRate::fixed(1000);
-        rate.record(2000, Duration::from_millis(1));
-        assert_eq!(rate.per_ms(), 1250);
-        rate.record(1, Duration::from_micros(1));
-        assert_eq!(
-            rate.per_ms(),
-            1250,
-            "noise-level slices do not move a measured rate"
-        );
+    fn a_fast_slice_cannot_inflate_the_next_one_beyond_the_growth_limit() {
+        let mut rate = CallRate::new();
+        rate.record(100_000, Duration::from_millis(1));
+        // A slice of fuel-heavy but cheap operations claims a thousandfold rate.
+        rate.record(100_000_000, Duration::from_millis(1));
+        assert!(rate.per_ms <= 100_000 * MAX_GROWTH, "{}", rate.per_ms);
+    }
+
+    #[test]
+    fn a_slow_slice_shrinks_the_next_one_at_once() {
+        let mut rate = CallRate::new();
+        rate.record(1_000_000, Duration::from_millis(1));
+        rate.record(1_000_000, Duration::from_millis(100));
+        assert!(rate.per_ms <= 1_000_000 / 4, "{}", rate.per_ms);
+        rate.record(1_000, Duration::from_millis(100));
+        assert!(rate.per_ms <= 1_000, "{}", rate.per_ms);
     }
 
     #[test]
     fn slices_never_outrun_the_deadline_by_more_than_a_slice() {
-        let rate = FuelRate::fixed(1_000_000);
+        let rate = CallRate {
+            per_ms: 1_000_000,
+            measured: true,
+        };
         let deadline = Deadline::after(Duration::from_micros(100));
-        assert!(next_slice(&rate, deadline, 0) <= 100_000);
+        assert!(rate.next_slice(deadline, 0) <= 100_000);
         assert_eq!(
-            next_slice(&rate, deadline, 5_000_000),
+            rate.next_slice(deadline, 5_000_000),
             5_000_000,
             "required fuel wins"
         );
+    }
+
+    #[test]
+    fn a_passed_deadline_has_no_time_left() {
+        assert!(Deadline::passed().is_passed());
+        assert!(!Deadline::after(Duration::from_secs(60)).is_passed());
     }
 }

@@ -48,25 +48,25 @@ impl<'r> Sandbox<'r> {
         Deadline::after(self.budget)
     }
 
-    /// Instantiates `module`; its start function, if any, runs under one budget.
-    pub fn instantiate(&mut self, module: &Module, has_start: bool) -> Result<(), Failure> {
+    /// Instantiates `module` and runs its start function, moved into the export
+    /// `start_export` at load (see [`start`]), under one budget.
+    pub fn instantiate(
+        &mut self,
+        module: &Module,
+        start_export: Option<&str>,
+    ) -> Result<(), Failure> {
         let deadline = self.deadline();
-        let fuel = if has_start {
-            start::calibrate(&self.runtime.engine, &self.runtime.rate);
-            budget::unsliced_fuel(&self.runtime.rate, deadline)
-        } else {
-            // Instantiation without a start function runs no guest code.
-            u64::MAX
-        };
-        self.set_fuel(fuel);
-        self.store.data_mut().limiter.clear_refusal();
+        // Instantiation itself runs no guest code (the start function was moved out), but
+        // host functions must never see a stale deadline.
+        self.begin_call(deadline);
+        self.set_fuel(u64::MAX);
         let started = Instant::now();
         let result = self
             .runtime
             .linker
             .instantiate_and_start(&mut self.store, module);
         self.cost.add(CallCost {
-            fuel: fuel - self.store.get_fuel().unwrap_or(fuel),
+            fuel: u64::MAX - self.store.get_fuel().unwrap_or(u64::MAX),
             micros: started.elapsed().as_micros() as u64,
         });
         let instance =
@@ -75,6 +75,9 @@ impl<'r> Sandbox<'r> {
             .get_memory(&self.store, "memory")
             .expect("the memory export was checked at load");
         self.instance = Some((instance, memory));
+        if let Some(start) = start_export {
+            self.call::<(), ()>(start, (), Stage::Instantiate, deadline)?;
+        }
         Ok(())
     }
 
@@ -92,8 +95,7 @@ impl<'r> Sandbox<'r> {
             .get_typed_func::<P, R>(&self.store, name)
             .expect("export signatures were checked at load");
         self.begin_call(deadline);
-        let (result, cost) =
-            budget::call(&mut self.store, &func, params, deadline, &self.runtime.rate);
+        let (result, cost) = budget::call(&mut self.store, &func, params, deadline);
         host::wasi::flush_stdio(self.store.data_mut());
         self.cost.add(cost);
         result.map_err(|interrupted| self.failure(stage, interrupted))
@@ -167,7 +169,7 @@ impl<'r> Sandbox<'r> {
     /// Per-call state: the deadline host functions may wait for, a clean refusal record.
     fn begin_call(&mut self, deadline: Deadline) {
         let state = self.store.data_mut();
-        state.deadline = Some(deadline);
+        state.deadline = deadline;
         state.limiter.clear_refusal();
     }
 

@@ -1,52 +1,148 @@
-//! Start functions. wasmi runs a module's start function inside instantiation, where it cannot
-//! be suspended for a clock check, so instantiation gets the whole budget as fuel at once,
-//! converted at the machine's measured fuel rate. Modules without a start section skip the
-//! calibration entirely.
+//! Start functions, made resumable. wasmi runs a module's start function inside
+//! instantiation, where it cannot be suspended for a clock check. So at load the module is
+//! rewritten: its start section is removed and the start function exported under a name of
+//! the host's ([`START_EXPORT`], made unique), and the host calls that export right after
+//! instantiation, under the same fuel slices and deadline as every other call. The order is
+//! the one WebAssembly prescribes (segments initialised, then the start function), so the
+//! plugin cannot tell the difference.
 
-use std::time::Duration;
+use std::borrow::Cow;
 
-use wasmi::{Engine, Module, Store};
+/// The export name the start function gets (a suffix is added if the module uses it).
+pub const START_EXPORT: &str = "plugbox:start";
 
-use super::budget::{self, Deadline, FuelRate};
+const START_SECTION: u8 = 8;
+const EXPORT_SECTION: u8 = 7;
+const EXPORT_KIND_FUNC: u8 = 0;
 
-/// How long the calibration run spins to measure the fuel rate.
-const CALIBRATION: Duration = Duration::from_millis(5);
+/// A module binary without a start section, and the export that runs its start function.
+#[derive(Debug)]
+pub struct Rewritten<'a> {
+    /// The module to compile.
+    pub wasm: Cow<'a, [u8]>,
+    /// The export to call after instantiation, if the module had a start function.
+    pub start_export: Option<String>,
+}
 
-/// `(module (func (export "spin") (loop (br 0))))`, an endless loop to measure the fuel rate.
-const SPIN_WASM: &[u8] = &[
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
-    0x03, 0x02, 0x01, 0x00, // function section
-    0x07, 0x08, 0x01, 0x04, b's', b'p', b'i', b'n', 0x00, 0x00, // export "spin"
-    0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, // loop { br 0 }
-];
-
-const START_SECTION_ID: u8 = 8;
-
-/// Whether a (valid) module binary has a start section.
-pub fn has_start_section(wasm: &[u8]) -> bool {
-    let mut rest = match wasm.get(8..) {
-        Some(rest) => rest,
-        None => return false,
+/// Moves the start function of `wasm` into an export. A module without a start section, or
+/// one too malformed to rewrite, is returned unchanged (validation then reports what is
+/// wrong with it).
+pub fn rewrite(wasm: &[u8]) -> Rewritten<'_> {
+    let unchanged = || Rewritten {
+        wasm: Cow::Borrowed(wasm),
+        start_export: None,
     };
-    while let Some((&id, after_id)) = rest.split_first() {
-        if id == START_SECTION_ID {
-            return true;
-        }
-        let Some((size, after_size)) = leb128_u32(after_id) else {
-            return false;
-        };
-        match after_size.get(size as usize..) {
-            Some(next) => rest = next,
-            None => return false,
+    let Some(sections) = sections(wasm) else {
+        return unchanged();
+    };
+    let Some(start) = sections.iter().find(|s| s.id == START_SECTION) else {
+        return unchanged();
+    };
+    let Some((func, _)) = leb128_u32(start.body) else {
+        return unchanged();
+    };
+    let exports = sections.iter().find(|s| s.id == EXPORT_SECTION);
+    let Some(name) = unique_name(exports.map_or(&[][..], |s| s.body)) else {
+        return unchanged();
+    };
+    let export_section = with_export(exports.map(|s| s.body), &name, func);
+    let mut out = Vec::with_capacity(wasm.len() + name.len() + 16);
+    out.extend_from_slice(&wasm[..8]);
+    for section in &sections {
+        match section.id {
+            EXPORT_SECTION => out.extend_from_slice(&export_section),
+            // Without an export section, the new one takes the start section's place, which
+            // is a valid position for it (after globals, before elements).
+            START_SECTION if exports.is_none() => out.extend_from_slice(&export_section),
+            START_SECTION => {}
+            _ => out.extend_from_slice(section.whole),
         }
     }
-    false
+    Rewritten {
+        wasm: Cow::Owned(out),
+        start_export: Some(name),
+    }
+}
+
+struct Section<'a> {
+    id: u8,
+    body: &'a [u8],
+    whole: &'a [u8],
+}
+
+/// The sections of a module binary, or `None` if they do not parse.
+fn sections(wasm: &[u8]) -> Option<Vec<Section<'_>>> {
+    let mut rest = wasm.get(8..)?;
+    let mut found = Vec::new();
+    while let Some((&id, after_id)) = rest.split_first() {
+        let (size, after_size) = leb128_u32(after_id)?;
+        let body = after_size.get(..size as usize)?;
+        let whole_len = wasm.len() - rest.len();
+        let header = after_id.len() - after_size.len() + 1;
+        found.push(Section {
+            id,
+            body,
+            whole: &wasm[whole_len..whole_len + header + body.len()],
+        });
+        rest = &after_size[size as usize..];
+    }
+    Some(found)
+}
+
+/// The export names of an export section body.
+fn export_names(body: &[u8]) -> Option<Vec<&[u8]>> {
+    let (count, mut rest) = leb128_u32(body)?;
+    let mut names = Vec::new();
+    for _ in 0..count {
+        let (len, after_len) = leb128_u32(rest)?;
+        let name = after_len.get(..len as usize)?;
+        let after_kind = after_len.get(len as usize + 1..)?;
+        let (_, after_index) = leb128_u32(after_kind)?;
+        names.push(name);
+        rest = after_index;
+    }
+    Some(names)
+}
+
+/// [`START_EXPORT`], with a numeric suffix if the module already exports that name.
+fn unique_name(export_body: &[u8]) -> Option<String> {
+    let names = if export_body.is_empty() {
+        Vec::new()
+    } else {
+        export_names(export_body)?
+    };
+    let taken = |candidate: &str| names.contains(&candidate.as_bytes());
+    (0..=names.len())
+        .map(|n| match n {
+            0 => START_EXPORT.to_owned(),
+            n => format!("{START_EXPORT}.{n}"),
+        })
+        .find(|candidate| !taken(candidate))
+}
+
+/// An export section (id, size, body) with `name` exporting function `func` appended.
+fn with_export(body: Option<&[u8]>, name: &str, func: u32) -> Vec<u8> {
+    let (count, entries) = body.and_then(leb128_u32).unwrap_or((0, &[]));
+    let mut new_body = Vec::with_capacity(entries.len() + name.len() + 16);
+    push_leb128(&mut new_body, count + 1);
+    new_body.extend_from_slice(entries);
+    push_leb128(&mut new_body, name.len() as u32);
+    new_body.extend_from_slice(name.as_bytes());
+    new_body.push(EXPORT_KIND_FUNC);
+    push_leb128(&mut new_body, func);
+    let mut section = vec![EXPORT_SECTION];
+    push_leb128(&mut section, new_body.len() as u32);
+    section.extend_from_slice(&new_body);
+    section
 }
 
 fn leb128_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
     let mut value: u32 = 0;
     for (i, &byte) in bytes.iter().enumerate().take(5) {
+        // The fifth byte holds the top four bits only.
+        if i == 4 && byte > 0x0f {
+            return None;
+        }
         value |= u32::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
             return Some((value, &bytes[i + 1..]));
@@ -55,53 +151,78 @@ fn leb128_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
     None
 }
 
-/// Makes sure `rate` holds a measurement from this machine, spinning briefly if it does not.
-pub fn calibrate(engine: &Engine, rate: &FuelRate) {
-    if rate.is_measured() {
-        return;
+fn push_leb128(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
     }
-    let module = Module::new(engine, SPIN_WASM).expect("the calibration module is valid");
-    let mut store = Store::new(engine, ());
-    let instance = wasmi::Linker::new(engine)
-        .instantiate_and_start(&mut store, &module)
-        .expect("the calibration module has no imports");
-    let spin = instance
-        .get_typed_func::<(), ()>(&store, "spin")
-        .expect("the calibration module exports spin");
-    let (result, cost) = budget::call(&mut store, &spin, (), Deadline::after(CALIBRATION), rate);
-    debug_assert!(result.is_err(), "spin never returns");
-    log::debug!(
-        "fuel rate calibrated: {} fuel/ms ({} fuel in {} us)",
-        rate.per_ms(),
-        cost.fuel,
-        cost.micros
-    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn spin_module_matches_its_source() {
-        let wat = r#"(module (func (export "spin") (loop (br 0))))"#;
-        assert_eq!(wat::parse_str(wat).unwrap(), SPIN_WASM);
+    fn exports_of(wasm: &[u8]) -> Vec<String> {
+        let engine = wasmi::Engine::default();
+        let module = wasmi::Module::new(&engine, wasm).expect("the rewritten module is valid");
+        module.exports().map(|e| e.name().to_owned()).collect()
     }
 
     #[test]
-    fn finds_start_sections() {
-        let with = wat::parse_str("(module (func $s) (start $s))").unwrap();
-        let without = wat::parse_str("(module (func $s) (export \"s\" (func $s)))").unwrap();
-        assert!(has_start_section(&with));
-        assert!(!has_start_section(&without));
-        assert!(!has_start_section(b"\0asm"));
+    fn start_section_becomes_an_export() {
+        let wasm =
+            wat::parse_str(r#"(module (func $s) (func $f (export "f")) (start $s))"#).unwrap();
+        let rewritten = rewrite(&wasm);
+        assert_eq!(rewritten.start_export.as_deref(), Some(START_EXPORT));
+        assert!(
+            sections(&rewritten.wasm)
+                .unwrap()
+                .iter()
+                .all(|s| s.id != START_SECTION)
+        );
+        assert_eq!(exports_of(&rewritten.wasm), ["f", START_EXPORT]);
     }
 
     #[test]
-    fn calibration_measures_the_rate() {
-        let engine = crate::runtime::engine();
-        let rate = FuelRate::default();
-        calibrate(&engine, &rate);
-        assert!(rate.is_measured());
+    fn a_module_without_exports_gets_an_export_section() {
+        let wasm = wat::parse_str("(module (func $s) (start $s))").unwrap();
+        let rewritten = rewrite(&wasm);
+        assert_eq!(exports_of(&rewritten.wasm), [START_EXPORT]);
+    }
+
+    #[test]
+    fn the_export_name_never_collides() {
+        let wat = format!(r#"(module (func $s (export "{START_EXPORT}")) (start $s))"#);
+        let wasm = wat::parse_str(wat).unwrap();
+        let rewritten = rewrite(&wasm);
+        let name = format!("{START_EXPORT}.1");
+        assert_eq!(rewritten.start_export.as_deref(), Some(name.as_str()));
+        assert_eq!(exports_of(&rewritten.wasm), [START_EXPORT, &name]);
+    }
+
+    #[test]
+    fn modules_without_start_or_malformed_stay_as_they_are() {
+        let wasm = wat::parse_str(r#"(module (func (export "f")))"#).unwrap();
+        assert!(matches!(rewrite(&wasm).wasm, Cow::Borrowed(_)));
+        for junk in [&b"\0asm"[..], b"\0asm\x01\0\0\0\x08\xff", b""] {
+            let rewritten = rewrite(junk);
+            assert!(rewritten.start_export.is_none());
+            assert_eq!(&*rewritten.wasm, junk);
+        }
+    }
+
+    #[test]
+    fn leb128_round_trips() {
+        for value in [0, 1, 127, 128, 300, u32::MAX] {
+            let mut bytes = Vec::new();
+            push_leb128(&mut bytes, value);
+            assert_eq!(leb128_u32(&bytes), Some((value, &[][..])));
+        }
+        assert_eq!(leb128_u32(&[0xff, 0xff, 0xff, 0xff, 0x7f]), None);
     }
 }

@@ -27,10 +27,11 @@ hostile! {
     fd_write_buffer_out_of_bounds: json!({}), wasi_scan(&["fd_write"],
         "(i32.store (i32.const 200) (i32.const 131000)) (i32.store (i32.const 204) (i32.const 1000))
          (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 100))) (i32.const 0)")
-        => Expect::Fails(Trap, Scan, "fd_write iovecs");
-    fd_write_iovec_count_overflows: json!({}), wasi_scan(&["fd_write"],
-        "(drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 536870912) (i32.const 100))) (i32.const 0)")
-        => Expect::Fails(Trap, Scan, "fd_write iovecs");
+        => Expect::Fails(Trap, Scan, "fd_write buffer");
+    // More iovecs than IOV_MAX is EINVAL (28), as writev says; the host reads none of them.
+    fd_write_iovec_count_past_iov_max: json!({}), wasi_scan(&["fd_write"],
+        "(call $fd_write (i32.const 1) (i32.const 200) (i32.const 536870912) (i32.const 100))")
+        => Expect::Scores(28, no_check);
     random_get_huge_buffer: json!({}), wasi_scan(&["random_get"],
         "(drop (call $random_get (i32.const 0) (i32.const -1))) (i32.const 0)")
         => Expect::Fails(Trap, Scan, "random_get buffer");
@@ -40,8 +41,12 @@ hostile! {
     args_sizes_get_out_of_bounds: json!({}), wasi_scan(&["args_sizes_get"],
         "(drop (call $args_sizes_get (i32.const 131072) (i32.const 0))) (i32.const 0)")
         => Expect::Fails(Trap, Scan, "args_sizes_get");
+    // Past MAX_POLL_SUBSCRIPTIONS: EINVAL (28), before anything is read.
     poll_oneoff_huge_subscription_count: json!({}), wasi_scan(&["poll_oneoff"],
-        "(drop (call $poll_oneoff (i32.const 0) (i32.const 0) (i32.const 2147483647) (i32.const 100))) (i32.const 0)")
+        "(call $poll_oneoff (i32.const 0) (i32.const 0) (i32.const 2147483647) (i32.const 100))")
+        => Expect::Scores(28, no_check);
+    poll_oneoff_subscriptions_out_of_bounds: json!({}), wasi_scan(&["poll_oneoff"],
+        "(drop (call $poll_oneoff (i32.const 0) (i32.const 0) (i32.const 4096) (i32.const 100))) (i32.const 0)")
         => Expect::Fails(Trap, Scan, "poll_oneoff subscriptions");
     path_open_path_out_of_bounds: json!({"permissions": {"filesystem": true}}), wasi_scan(&["path_open"],
         "(drop (call $path_open (i32.const 3) (i32.const 0) (i32.const 131000) (i32.const 5000) (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 100))) (i32.const 0)")
@@ -52,7 +57,9 @@ hostile! {
            (local.set $i (i32.add (local.get $i) (i32.const 1))) (br_if $l (i32.lt_u (local.get $i) (i32.const 100000))))
          (i32.const 0)")
         => Expect::Scores(0, |run, _| {
-            assert_eq!(run.dropped.log_bytes, 100_000 * 4 - plugbox::findings::MAX_LOG_BYTES_PER_SCAN as u64);
+            // The message cap is reached first; after it, output is counted in bytes, unread.
+            let logged = plugbox::findings::MAX_LOG_MESSAGES_PER_SCAN as u64;
+            assert_eq!(run.dropped.log_bytes, (100_000 - logged) * 5);
         });
     proc_exit_from_scan: json!({}), wasi_scan(&["proc_exit"],
         "(call $report_finding (i32.const 0) (i32.const 4) (i32.const 50) (i32.const 0) (i32.const 0)) (call $proc_exit (i32.const 7)) (i32.const 0)")
@@ -148,10 +155,7 @@ fn manifest_of_100_mb_is_refused_without_reading_it() {
     plugins.add_good("zz-good");
     let started = Instant::now();
     let registry = plugins.registry();
-    assert!(
-        load_error(&registry, "huge")
-            .contains("is 104857600 bytes; a manifest may be at most 1048576 bytes")
-    );
+    assert!(load_error(&registry, "huge").contains("a manifest may be at most 1048576 bytes"));
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_good_found_marker(&scan(&registry, MARKED));
 }

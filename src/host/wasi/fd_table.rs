@@ -30,8 +30,6 @@ pub enum Entry {
     File {
         /// The open file.
         file: File,
-        /// Canonical host path.
-        host: PathBuf,
     },
 }
 

@@ -17,15 +17,17 @@ mod preopen;
 mod rights;
 
 use std::fs::{File, Metadata};
-use std::io::{Read, Seek, SeekFrom};
-use std::path::PathBuf;
+use std::io::{BufRead, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wasmi::ValType::{I32, I64};
 use wasmi::{Caller, Linker};
 
 use super::{HostState, ImportSignature, memory};
+use crate::files::Want;
 use crate::findings::MAX_LOG_MESSAGE_BYTES;
+use crate::sandbox::budget::{BudgetExhausted, Deadline};
 use crate::sandbox::guest_memory;
 use errno::Errno;
 use fd_table::{Entry, FdTable};
@@ -43,6 +45,8 @@ pub struct WasiState {
     /// Unfinished stdout and stderr lines.
     lines: [Vec<u8>; 2],
     epoch: Instant,
+    /// The directory listing in progress, if any.
+    listing: Option<Listing>,
 }
 
 impl WasiState {
@@ -52,6 +56,7 @@ impl WasiState {
             fds: FdTable::new(preopen),
             lines: [Vec::new(), Vec::new()],
             epoch: Instant::now(),
+            listing: None,
         }
     }
 }
@@ -106,12 +111,40 @@ fn with(
     caller: &mut Caller<'_, HostState>,
     body: impl FnOnce(&mut Mem<'_>, &mut HostState) -> Outcome,
 ) -> Result<i32, wasmi::Error> {
+    let started = Instant::now();
     let (bytes, state) = memory(caller)?.data_and_store_mut(caller);
-    match body(&mut Mem(bytes), state) {
+    let outcome = body(&mut Mem(bytes), state);
+    state.host_time += started.elapsed();
+    match outcome {
         Ok(()) => Ok(i32::from(errno::SUCCESS)),
         Err(Fail::Errno(errno)) => Ok(i32::from(errno)),
         Err(Fail::Trap(error)) => Err(error),
     }
+}
+
+/// `base + offset` as a guest address; a trap if it passes the end of the 32-bit space.
+fn offset(base: i32, offset: u32, what: &str) -> Result<i32, wasmi::Error> {
+    match (base as u32).checked_add(offset) {
+        Some(address) => Ok(address as i32),
+        None => Err(wasmi::Error::new(format!(
+            "{what}: address {} + {offset} lies outside the 32-bit address space",
+            base as u32
+        ))),
+    }
+}
+
+/// Most iovecs one read or write call may pass, as POSIX's `IOV_MAX` on Linux; more is
+/// `INVAL`. Bounds the host work of one call together with the log and deadline checks.
+pub const MAX_IOVECS: u32 = 1024;
+/// Bytes a host loop handles between two deadline checks (scanning output for line ends,
+/// filling random bytes, reading files).
+const CHUNK: usize = 1 << 20;
+
+/// A bounds-checked iovec array in guest memory.
+#[derive(Clone, Copy)]
+struct Iovecs {
+    base: i32,
+    count: u32,
 }
 
 /// Guest memory with bounds-checked typed access; `what` names the argument in traps.
@@ -124,8 +157,13 @@ impl Mem<'_> {
     }
 
     fn bytes_mut(&mut self, ptr: i32, len: usize, what: &str) -> Result<&mut [u8], wasmi::Error> {
-        let len = i32::try_from(len).unwrap_or(-1);
-        let range = guest_memory::range(self.0.len(), ptr, len, what)?;
+        // Guest lengths are unsigned 32-bit values; `range` reads the i32 as one.
+        let len = u32::try_from(len).map_err(|_| {
+            wasmi::Error::new(format!(
+                "{what}: {len} bytes exceed the 32-bit address space"
+            ))
+        })?;
+        let range = guest_memory::range(self.0.len(), ptr, len as i32, what)?;
         Ok(&mut self.0[range])
     }
 
@@ -154,26 +192,23 @@ impl Mem<'_> {
         self.put(ptr, &value.to_le_bytes(), what)
     }
 
-    /// The `(buf, len)` pairs of an iovec array, each checked against memory.
-    fn iovecs(&self, ptr: i32, count: i32, what: &str) -> Result<Vec<(i32, i32)>, wasmi::Error> {
-        let array = self.bytes(
-            ptr,
-            count.saturating_mul(8).max(if count < 0 { -1 } else { 0 }),
-            what,
-        )?;
-        let pairs: Vec<(i32, i32)> = array
-            .chunks_exact(8)
-            .map(|c| {
-                (
-                    i32::from_le_bytes([c[0], c[1], c[2], c[3]]),
-                    i32::from_le_bytes([c[4], c[5], c[6], c[7]]),
-                )
-            })
-            .collect();
-        for &(buf, len) in &pairs {
-            guest_memory::range(self.0.len(), buf, len, what)?;
+    /// The iovec array of `count` entries at `ptr`, checked against memory as a whole; each
+    /// buffer is checked when it is used. More than [`MAX_IOVECS`] is `INVAL`.
+    fn iovecs(&self, ptr: i32, count: i32, what: &str) -> Result<Iovecs, Fail> {
+        let count = count as u32;
+        if count > MAX_IOVECS {
+            return Err(errno::INVAL.into());
         }
-        Ok(pairs)
+        self.bytes(ptr, (count * 8) as i32, what)?;
+        Ok(Iovecs { base: ptr, count })
+    }
+
+    /// The `(buf, len)` pair of iovec `i` of an array checked by [`Mem::iovecs`].
+    fn iovec(&self, iovecs: Iovecs, i: u32, what: &str) -> Result<(i32, i32), wasmi::Error> {
+        let at = offset(iovecs.base, i * 8, what)?;
+        let buf = self.u32_at(at, what)? as i32;
+        let len = self.u32_at(offset(at, 4, what)?, what)? as i32;
+        Ok((buf, len))
     }
 }
 
@@ -370,9 +405,12 @@ fn realtime_ns() -> u64 {
 }
 
 fn random_get(mut caller: Ctx<'_>, buf: i32, len: i32) -> Ret {
-    with(&mut caller, |mem, _| {
+    with(&mut caller, |mem, state| {
         let target = mem.bytes_mut(buf, len as u32 as usize, "random_get buffer")?;
-        fill_random(target).map_err(|e| errno::from_io(&e))?;
+        for chunk in target.chunks_mut(CHUNK) {
+            state.check_deadline()?;
+            fill_random(chunk).map_err(|e| errno::from_io(&e))?;
+        }
         Ok(())
     })
 }
@@ -408,128 +446,148 @@ fn sched_yield(_: Ctx<'_>) -> Ret {
 
 // ---- poll_oneoff ----
 
-const SUBSCRIPTION_SIZE: i32 = 48;
-const EVENT_SIZE: i32 = 32;
+const SUBSCRIPTION_SIZE: u32 = 48;
+const EVENT_SIZE: u32 = 32;
 const EVENTTYPE_CLOCK: u8 = 0;
 const EVENTTYPE_FD_READ: u8 = 1;
 const EVENTTYPE_FD_WRITE: u8 = 2;
 const SUBCLOCKFLAG_ABSTIME: u16 = 1;
 const EVENTRWFLAG_HANGUP: u16 = 1;
+/// Most subscriptions one `poll_oneoff` call may pass; more is `INVAL`. Programs pass one or
+/// two (a sleep, or a descriptor and a timeout); the bound keeps the host's two passes over
+/// them short.
+pub const MAX_POLL_SUBSCRIPTIONS: u32 = 4096;
 
-struct Event {
+/// One subscription record, read from guest memory.
+struct Subscription {
     userdata: u64,
-    error: Errno,
     kind: u8,
-    hangup: bool,
+    /// Clock id, or the descriptor for fd events.
+    id: i32,
+    timeout: u64,
+    flags: u16,
 }
 
+impl Subscription {
+    fn read(mem: &Mem<'_>, subs: i32, i: u32) -> Result<Self, wasmi::Error> {
+        const WHAT: &str = "poll_oneoff subscription";
+        let at = offset(subs, i * SUBSCRIPTION_SIZE, WHAT)?;
+        let field = |o: u32| offset(at, o, WHAT);
+        let flags = mem.bytes(field(40)?, 2, WHAT)?;
+        Ok(Self {
+            userdata: mem.u64_at(at, WHAT)?,
+            kind: mem.bytes(field(8)?, 1, WHAT)?[0],
+            id: mem.u32_at(field(16)?, WHAT)? as i32,
+            timeout: mem.u64_at(field(24)?, WHAT)?,
+            flags: u16::from_le_bytes([flags[0], flags[1]]),
+        })
+    }
+}
+
+/// The clocks, read once per `poll_oneoff` call so that both passes agree.
+#[derive(Clone, Copy)]
+struct Now {
+    realtime: u64,
+    monotonic: u64,
+}
+
+/// Events are written straight into guest memory as subscriptions are read: the host builds
+/// no buffer whose size the guest chooses.
 fn poll_oneoff(mut caller: Ctx<'_>, subs: i32, events: i32, count: i32, nevents: i32) -> Ret {
     with(&mut caller, |mem, state| {
-        if count <= 0 {
+        let count = count as u32;
+        if count == 0 || count > MAX_POLL_SUBSCRIPTIONS {
             return Err(errno::INVAL.into());
         }
-        let in_bytes = count.checked_mul(SUBSCRIPTION_SIZE).unwrap_or(-1);
-        let out_bytes = count.checked_mul(EVENT_SIZE).unwrap_or(-1);
-        mem.bytes(subs, in_bytes, "poll_oneoff subscriptions")?;
-        mem.bytes(events, out_bytes, "poll_oneoff events")?;
-        let mut ready = Vec::new();
-        let mut clocks = Vec::new();
+        mem.bytes(
+            subs,
+            (count * SUBSCRIPTION_SIZE) as i32,
+            "poll_oneoff subscriptions",
+        )?;
+        mem.bytes(events, (count * EVENT_SIZE) as i32, "poll_oneoff events")?;
+        let now = Now {
+            realtime: realtime_ns(),
+            monotonic: state.wasi.epoch.elapsed().as_nanos() as u64,
+        };
+        let mut written = 0;
+        let mut shortest: Option<Duration> = None;
         for i in 0..count {
-            let at = subs + i * SUBSCRIPTION_SIZE;
-            let userdata = mem.u64_at(at, "poll_oneoff subscription")?;
-            let kind = mem.bytes(at + 8, 1, "poll_oneoff subscription")?[0];
-            match kind {
-                EVENTTYPE_CLOCK => {
-                    let id = mem.u32_at(at + 16, "poll_oneoff subscription")? as i32;
-                    let timeout = mem.u64_at(at + 24, "poll_oneoff subscription")?;
-                    let flags = u16::from_le_bytes(
-                        mem.bytes(at + 40, 2, "poll_oneoff subscription")?
-                            .try_into()
-                            .expect("2 bytes"),
-                    );
-                    let wait = clock_wait(state, id, timeout, flags & SUBCLOCKFLAG_ABSTIME != 0);
-                    match wait {
-                        Ok(wait) => clocks.push((userdata, wait)),
-                        Err(error) => ready.push(Event {
-                            userdata,
-                            error,
-                            kind,
-                            hangup: false,
-                        }),
+            let sub = Subscription::read(mem, subs, i)?;
+            let (error, hangup) = match sub.kind {
+                EVENTTYPE_CLOCK => match clock_wait(now, &sub) {
+                    Ok(wait) => {
+                        shortest = Some(shortest.map_or(wait, |s| s.min(wait)));
+                        continue;
                     }
-                }
-                EVENTTYPE_FD_READ | EVENTTYPE_FD_WRITE => {
-                    let fd = mem.u32_at(at + 16, "poll_oneoff subscription")? as i32;
-                    // Nothing here ever blocks: stdin is at end of file, stdout/stderr and
-                    // files are always ready.
-                    let (error, hangup) = match state.wasi.fds.get(fd) {
-                        Ok(Entry::Stdin) => (errno::SUCCESS, true),
-                        Ok(_) => (errno::SUCCESS, false),
-                        Err(errno) => (errno, false),
-                    };
-                    ready.push(Event {
-                        userdata,
-                        error,
-                        kind,
-                        hangup,
-                    });
-                }
+                    Err(error) => (error, false),
+                },
+                // Nothing here ever blocks: stdin is at end of file, stdout/stderr and files
+                // are always ready.
+                EVENTTYPE_FD_READ | EVENTTYPE_FD_WRITE => match state.wasi.fds.get(sub.id) {
+                    Ok(Entry::Stdin) => (errno::SUCCESS, true),
+                    Ok(_) => (errno::SUCCESS, false),
+                    Err(errno) => (errno, false),
+                },
                 _ => return Err(errno::INVAL.into()),
-            }
+            };
+            put_event(mem, events, written, &sub, error, hangup)?;
+            written += 1;
         }
-        if ready.is_empty() {
-            let shortest = clocks
-                .iter()
-                .map(|&(_, wait)| wait)
-                .min()
-                .unwrap_or_default();
-            let remaining = state.deadline.map_or(shortest, |d| d.remaining());
+        if written == 0 {
+            // Only clocks: sleep until the first fires, but never past the call's deadline.
+            let shortest = shortest.unwrap_or_default();
+            let remaining = state.deadline.remaining();
             if shortest > remaining {
                 std::thread::sleep(remaining);
-                return Err(wasmi::Error::host(crate::sandbox::budget::BudgetExhausted).into());
+                return Err(wasmi::Error::host(BudgetExhausted).into());
             }
             std::thread::sleep(shortest);
-            ready.extend(clocks.iter().filter(|&&(_, wait)| wait <= shortest).map(
-                |&(userdata, _)| Event {
-                    userdata,
-                    error: errno::SUCCESS,
-                    kind: EVENTTYPE_CLOCK,
-                    hangup: false,
-                },
-            ));
-        }
-        for (i, event) in ready.iter().enumerate() {
-            let mut record = [0u8; EVENT_SIZE as usize];
-            record[0..8].copy_from_slice(&event.userdata.to_le_bytes());
-            record[8..10].copy_from_slice(&event.error.to_le_bytes());
-            record[10] = event.kind;
-            if event.hangup {
-                record[24..26].copy_from_slice(&EVENTRWFLAG_HANGUP.to_le_bytes());
+            for i in 0..count {
+                let sub = Subscription::read(mem, subs, i)?;
+                if sub.kind == EVENTTYPE_CLOCK && clock_wait(now, &sub).is_ok_and(|w| w <= shortest)
+                {
+                    put_event(mem, events, written, &sub, errno::SUCCESS, false)?;
+                    written += 1;
+                }
             }
-            mem.put(
-                events + i as i32 * EVENT_SIZE,
-                &record,
-                "poll_oneoff events",
-            )?;
         }
-        Ok(mem.put_u32(nevents, ready.len() as u32, "poll_oneoff nevents")?)
+        Ok(mem.put_u32(nevents, written, "poll_oneoff nevents")?)
     })
 }
 
-/// How long a clock subscription waits from now.
-fn clock_wait(state: &HostState, id: i32, timeout: u64, absolute: bool) -> Result<Duration, Errno> {
-    if !absolute {
-        return match id {
-            CLOCK_REALTIME..=CLOCK_THREAD_CPUTIME => Ok(Duration::from_nanos(timeout)),
+fn put_event(
+    mem: &mut Mem<'_>,
+    events: i32,
+    index: u32,
+    sub: &Subscription,
+    error: Errno,
+    hangup: bool,
+) -> Result<(), wasmi::Error> {
+    let mut record = [0u8; EVENT_SIZE as usize];
+    record[0..8].copy_from_slice(&sub.userdata.to_le_bytes());
+    record[8..10].copy_from_slice(&error.to_le_bytes());
+    record[10] = sub.kind;
+    if hangup {
+        record[24..26].copy_from_slice(&EVENTRWFLAG_HANGUP.to_le_bytes());
+    }
+    let at = offset(events, index * EVENT_SIZE, "poll_oneoff events")?;
+    mem.put(at, &record, "poll_oneoff events")
+}
+
+/// How long a clock subscription waits from `now`.
+fn clock_wait(now: Now, sub: &Subscription) -> Result<Duration, Errno> {
+    if sub.flags & SUBCLOCKFLAG_ABSTIME == 0 {
+        return match sub.id {
+            CLOCK_REALTIME..=CLOCK_THREAD_CPUTIME => Ok(Duration::from_nanos(sub.timeout)),
             _ => Err(errno::INVAL),
         };
     }
-    let now = match id {
-        CLOCK_REALTIME => realtime_ns(),
-        CLOCK_MONOTONIC => state.wasi.epoch.elapsed().as_nanos() as u64,
+    let now = match sub.id {
+        CLOCK_REALTIME => now.realtime,
+        CLOCK_MONOTONIC => now.monotonic,
         _ => return Err(errno::NOTSUP),
     };
-    Ok(Duration::from_nanos(timeout.saturating_sub(now)))
+    Ok(Duration::from_nanos(sub.timeout.saturating_sub(now)))
 }
 
 // ---- descriptors ----
@@ -630,7 +688,12 @@ fn fd_filestat_get(mut caller: Ctx<'_>, fd: i32, stat: i32) -> Ret {
             Entry::Stdin | Entry::Stdout | Entry::Stderr => {
                 filestat(FILETYPE_CHARACTER_DEVICE, None)
             }
-            Entry::Dir { host } | Entry::File { host, .. } => {
+            // The open handle, not its path: the path may lead elsewhere by now.
+            Entry::File { file, .. } => {
+                let meta = file.metadata().map_err(|e| errno::from_io(&e))?;
+                filestat(filetype_of(&meta), Some(&meta))
+            }
+            Entry::Dir { host } => {
                 let meta = std::fs::metadata(host).map_err(|e| errno::from_io(&e))?;
                 filestat(filetype_of(&meta), Some(&meta))
             }
@@ -673,9 +736,10 @@ fn preopen_of(fds: &FdTable, fd: i32) -> Result<(), Errno> {
 fn fd_read(mut caller: Ctx<'_>, fd: i32, iovs: i32, count: i32, nread: i32) -> Ret {
     with(&mut caller, |mem, state| {
         let iovecs = mem.iovecs(iovs, count, "fd_read iovecs")?;
+        let deadline = state.deadline;
         let total = match state.wasi.fds.get_mut(fd)? {
             Entry::Stdin => 0,
-            Entry::File { file, .. } => read_into(mem, file, &iovecs)?,
+            Entry::File { file, .. } => read_into(mem, deadline, file, iovecs)?,
             Entry::Dir { .. } => return Err(errno::ISDIR.into()),
             Entry::Stdout | Entry::Stderr => return Err(errno::BADF.into()),
         };
@@ -686,12 +750,13 @@ fn fd_read(mut caller: Ctx<'_>, fd: i32, iovs: i32, count: i32, nread: i32) -> R
 fn fd_pread(mut caller: Ctx<'_>, fd: i32, iovs: i32, count: i32, offset: i64, nread: i32) -> Ret {
     with(&mut caller, |mem, state| {
         let iovecs = mem.iovecs(iovs, count, "fd_pread iovecs")?;
+        let deadline = state.deadline;
         let total = match state.wasi.fds.get_mut(fd)? {
             Entry::File { file, .. } => {
                 let position = file.stream_position().map_err(|e| errno::from_io(&e))?;
                 file.seek(SeekFrom::Start(offset as u64))
                     .map_err(|e| errno::from_io(&e))?;
-                let read = read_into(mem, file, &iovecs);
+                let read = read_into(mem, deadline, file, iovecs);
                 file.seek(SeekFrom::Start(position))
                     .map_err(|e| errno::from_io(&e))?;
                 read?
@@ -703,14 +768,25 @@ fn fd_pread(mut caller: Ctx<'_>, fd: i32, iovs: i32, count: i32, offset: i64, nr
     })
 }
 
-/// Reads from `file` into the iovecs in order, until one is not filled.
-fn read_into(mem: &mut Mem<'_>, file: &mut File, iovecs: &[(i32, i32)]) -> Result<u32, Fail> {
+/// Reads from `file` into the iovecs in order, until one is not filled, checking the
+/// deadline between chunks.
+fn read_into(
+    mem: &mut Mem<'_>,
+    deadline: Deadline,
+    file: &mut File,
+    iovecs: Iovecs,
+) -> Result<u32, Fail> {
     let mut total = 0u32;
-    for &(buf, len) in iovecs {
+    for i in 0..iovecs.count {
+        let (buf, len) = mem.iovec(iovecs, i, "read iovecs")?;
         let target = mem.bytes_mut(buf, len as u32 as usize, "read buffer")?;
         let mut filled = 0;
         while filled < target.len() {
-            match file.read(&mut target[filled..]) {
+            if deadline.is_passed() {
+                return Err(wasmi::Error::host(BudgetExhausted).into());
+            }
+            let end = target.len().min(filled + CHUNK);
+            match file.read(&mut target[filled..end]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -734,9 +810,10 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, count: i32, nwritten: i32) 
             _ => return Err(errno::BADF.into()),
         };
         let mut total = 0u32;
-        for (buf, len) in iovecs {
+        for i in 0..iovecs.count {
+            let (buf, len) = mem.iovec(iovecs, i, "fd_write iovecs")?;
             let bytes = mem.bytes(buf, len, "fd_write buffer")?;
-            write_lines(state, stream, bytes);
+            write_lines(state, stream, bytes)?;
             total = total.saturating_add(bytes.len() as u32);
         }
         Ok(mem.put_u32(nwritten, total, "fd_write nwritten")?)
@@ -744,13 +821,22 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, count: i32, nwritten: i32) 
 }
 
 /// Appends to the stream's line buffer, logging each finished line. A line longer than one
-/// log message is cut; the cut bytes are counted.
-fn write_lines(state: &mut HostState, stream: Stream, bytes: &[u8]) {
-    for piece in bytes.split_inclusive(|&b| b == b'\n') {
-        let (text, finished) = match piece.strip_suffix(b"\n") {
-            Some(text) => (text, true),
-            None => (piece, false),
+/// log message is cut; the cut bytes are counted. Once the scan's log caps are used up the
+/// rest is only counted, without looking at it.
+fn write_lines(state: &mut HostState, stream: Stream, bytes: &[u8]) -> Result<(), wasmi::Error> {
+    let mut at = 0;
+    while at < bytes.len() {
+        if state.log_exhausted() {
+            state.dropped.log_bytes += (bytes.len() - at) as u64;
+            return Ok(());
+        }
+        state.check_deadline()?;
+        let window = &bytes[at..bytes.len().min(at + CHUNK)];
+        let (text, finished) = match line_end(window) {
+            Some(end) => (&window[..end], true),
+            None => (window, false),
         };
+        at += text.len() + usize::from(finished);
         let line = &mut state.wasi.lines[stream as usize];
         let take = text
             .len()
@@ -762,6 +848,14 @@ fn write_lines(state: &mut HostState, stream: Stream, bytes: &[u8]) {
             state.log(stream.level(), &line);
         }
     }
+    Ok(())
+}
+
+/// The index of the first newline in `bytes`, found at memchr speed.
+fn line_end(bytes: &[u8]) -> Option<usize> {
+    let mut reader = bytes;
+    let read = reader.skip_until(b'\n').unwrap_or(0);
+    (read > 0 && bytes[read - 1] == b'\n').then(|| read - 1)
 }
 
 fn fd_pwrite(
@@ -808,6 +902,18 @@ fn fd_tell(mut caller: Ctx<'_>, fd: i32, offset: i32) -> Ret {
 }
 
 const DIRENT_HEADER: usize = 24;
+/// Most entries a directory listing shows; the rest of a larger directory is not listed.
+/// With names of at most 255 bytes (NAME_MAX), a listing holds at most about 300 KiB.
+pub const MAX_DIR_ENTRIES: usize = 1024;
+
+/// A directory's entries, read once when a listing starts (cookie 0) and kept for the
+/// calls that continue it, so a listing costs one directory read, not one per call.
+#[derive(Debug)]
+struct Listing {
+    fd: i32,
+    host: PathBuf,
+    entries: Vec<(String, u8)>,
+}
 
 fn fd_readdir(mut caller: Ctx<'_>, fd: i32, buf: i32, len: i32, cookie: i64, used: i32) -> Ret {
     with(&mut caller, |mem, state| {
@@ -815,43 +921,65 @@ fn fd_readdir(mut caller: Ctx<'_>, fd: i32, buf: i32, len: i32, cookie: i64, use
             Entry::Dir { host } => host.clone(),
             _ => return Err(errno::NOTDIR.into()),
         };
-        let mut names: Vec<(String, u8)> = Vec::new();
-        for entry in std::fs::read_dir(&host).map_err(|e| errno::from_io(&e))? {
-            let entry = entry.map_err(|e| errno::from_io(&e))?;
-            let filetype = entry.file_type().map_or(FILETYPE_UNKNOWN, |t| {
-                if t.is_dir() {
-                    FILETYPE_DIRECTORY
-                } else if t.is_file() {
-                    FILETYPE_REGULAR_FILE
-                } else if t.is_symlink() {
-                    FILETYPE_SYMBOLIC_LINK
-                } else {
-                    FILETYPE_UNKNOWN
-                }
-            });
-            names.push((entry.file_name().to_string_lossy().into_owned(), filetype));
+        let fresh = match &state.wasi.listing {
+            Some(listing) => cookie == 0 || listing.fd != fd || listing.host != host,
+            None => true,
+        };
+        if fresh {
+            state.wasi.listing = None;
+            let entries = list_dir(&host, state.deadline)?;
+            state.wasi.listing = Some(Listing { fd, host, entries });
         }
-        names.sort();
+        let names = &state.wasi.listing.as_ref().expect("listed above").entries;
         let out = mem.bytes_mut(buf, len as u32 as usize, "fd_readdir buffer")?;
         let mut written = 0;
-        for (index, (name, filetype)) in names.iter().enumerate().skip(cookie.max(0) as usize) {
-            let mut record = Vec::with_capacity(DIRENT_HEADER + name.len());
-            record.extend_from_slice(&(index as u64 + 1).to_le_bytes());
-            record.extend_from_slice(&0u64.to_le_bytes());
-            record.extend_from_slice(&(name.len() as u32).to_le_bytes());
-            record.extend_from_slice(&[*filetype, 0, 0, 0]);
-            record.extend_from_slice(name.as_bytes());
+        let skip = usize::try_from(cookie).unwrap_or(usize::MAX);
+        for (index, (name, filetype)) in names.iter().enumerate().skip(skip) {
+            let mut record = [0u8; DIRENT_HEADER];
+            record[0..8].copy_from_slice(&(index as u64 + 1).to_le_bytes());
+            record[16..20].copy_from_slice(&(name.len() as u32).to_le_bytes());
+            record[20] = *filetype;
             // A record that does not fit is written in part: a full buffer tells libc to
             // call again with a larger one.
-            let n = record.len().min(out.len() - written);
-            out[written..written + n].copy_from_slice(&record[..n]);
-            written += n;
+            for part in [&record[..], name.as_bytes()] {
+                let n = part.len().min(out.len() - written);
+                out[written..written + n].copy_from_slice(&part[..n]);
+                written += n;
+            }
             if written == out.len() {
                 break;
             }
         }
         Ok(mem.put_u32(used, written as u32, "fd_readdir bufused")?)
     })
+}
+
+/// The first [`MAX_DIR_ENTRIES`] entries of `dir`, sorted by name.
+fn list_dir(dir: &Path, deadline: Deadline) -> Result<Vec<(String, u8)>, Fail> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| errno::from_io(&e))? {
+        if names.len() == MAX_DIR_ENTRIES {
+            break;
+        }
+        if deadline.is_passed() {
+            return Err(wasmi::Error::host(BudgetExhausted).into());
+        }
+        let entry = entry.map_err(|e| errno::from_io(&e))?;
+        let filetype = entry.file_type().map_or(FILETYPE_UNKNOWN, |t| {
+            if t.is_dir() {
+                FILETYPE_DIRECTORY
+            } else if t.is_file() {
+                FILETYPE_REGULAR_FILE
+            } else if t.is_symlink() {
+                FILETYPE_SYMBOLIC_LINK
+            } else {
+                FILETYPE_UNKNOWN
+            }
+        });
+        names.push((entry.file_name().to_string_lossy().into_owned(), filetype));
+    }
+    names.sort();
+    Ok(names)
 }
 
 // ---- paths ----
@@ -902,15 +1030,21 @@ fn path_open(
         {
             return write_refused(mem, &state.wasi.fds, fd, path, len, "path_open path");
         }
-        let host = resolve(mem, &state.wasi.fds, fd, path, len, "path_open path")?;
-        let meta = std::fs::metadata(&host).map_err(|e| errno::from_io(&e))?;
-        let entry = if meta.is_dir() {
-            Entry::Dir { host }
+        let guest_path = mem.bytes(path, len, "path_open path")?;
+        let base = match state.wasi.fds.get(fd)? {
+            Entry::Dir { host } => host,
+            _ => return Err(errno::NOTDIR.into()),
+        };
+        let root = state.wasi.fds.root().ok_or(errno::NOTCAPABLE)?;
+        // Opened once, checked on the handle: only regular files and directories inside the
+        // preopen, and a FIFO cannot block the call.
+        let found = preopen::open(root, base, guest_path, Want::FileOrDir)?;
+        let entry = if found.is_dir {
+            Entry::Dir { host: found.real }
         } else if oflags & OFLAGS_DIRECTORY != 0 {
             return Err(errno::NOTDIR.into());
         } else {
-            let file = File::open(&host).map_err(|e| errno::from_io(&e))?;
-            Entry::File { file, host }
+            Entry::File { file: found.file }
         };
         let new_fd = state.wasi.fds.insert(entry)?;
         Ok(mem.put_u32(opened, new_fd, "path_open fd")?)
