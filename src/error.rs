@@ -99,12 +99,24 @@ pub enum LoadError {
         /// The returned code.
         code: i32,
     },
+    /// Another loaded plugin already has this manifest name; names identify plugins in
+    /// findings, so they must be unique.
+    DuplicateName {
+        /// The name.
+        name: String,
+        /// The directory of the plugin loaded first under that name.
+        first: PathBuf,
+    },
 }
 
 impl LoadError {
-    /// Whether this is a deliberate skip (wrong platform) rather than a broken plugin.
+    /// Whether this is a deliberate skip (another platform, a newer engine needed) rather
+    /// than a broken plugin.
     pub fn is_skip(&self) -> bool {
-        matches!(self, LoadError::PlatformMismatch { .. })
+        matches!(
+            self,
+            LoadError::PlatformMismatch { .. } | LoadError::EngineTooOld { .. }
+        )
     }
 }
 
@@ -176,6 +188,11 @@ impl fmt::Display for LoadError {
             LoadError::Init(failure) => write!(f, "{failure}"),
             LoadError::FilesystemWithoutDirectory => f.write_str(
                 "permissions.filesystem is true, but a plugin loaded from memory has no directory to grant",
+            ),
+            LoadError::DuplicateName { name, first } => write!(
+                f,
+                "the name '{name}' is already taken by the plugin in {}; plugin names identify findings and must be unique",
+                first.display()
             ),
             LoadError::OnLoadRefused { code } => {
                 write!(

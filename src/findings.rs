@@ -1,6 +1,8 @@
 //! What a scan produces: findings, and one outcome per plugin that was called
 //! (CONTRACT §3 scores, §4 per-scan caps, §5 failure reporting).
 
+use std::borrow::Cow;
+
 pub use crate::sandbox::budget::CallCost;
 
 /// Longest threat name kept, in bytes; the rest is cut and counted in [`Dropped`].
@@ -22,6 +24,28 @@ pub const MAX_SCORE: u32 = 100;
 /// Clamps a guest-supplied score to `0..=100`.
 pub fn clamp_score(score: i32) -> u32 {
     score.clamp(0, MAX_SCORE as i32) as u32
+}
+
+/// `text` with control characters escaped (`\u{1b}`, `\n`), for showing plugin-chosen text
+/// (threat names, details, failure messages) on a terminal: a plugin must not be able to
+/// move the cursor, recolour or clear the screen of whoever reads its findings.
+///
+/// ```
+/// assert_eq!(plugbox::findings::printable("Trojan\x1b[2J"), "Trojan\\u{1b}[2J");
+/// ```
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_debug());
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
 }
 
 /// One threat reported by a plugin (or synthesized from its score).
@@ -236,6 +260,14 @@ mod tests {
         assert_eq!(clamp_score(i32::MIN), 0);
         assert_eq!(clamp_score(55), 55);
         assert_eq!(clamp_score(1000), 100);
+    }
+
+    #[test]
+    fn printable_escapes_control_characters_and_keeps_text() {
+        assert_eq!(printable("Trojan.X détail"), "Trojan.X détail");
+        assert!(matches!(printable("plain"), Cow::Borrowed(_)));
+        assert_eq!(printable("a\x1b[2Jb\nc\u{7}"), "a\\u{1b}[2Jb\\nc\\u{7}");
+        assert!(!printable("\u{9b}31m").chars().any(char::is_control));
     }
 
     #[test]

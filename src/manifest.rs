@@ -40,31 +40,94 @@ const KNOWN_KEYS: &[&str] = &[
 ];
 const KNOWN_PERMISSION_KEYS: &[&str] = &["network", "filesystem", "max_memory_mb", "max_exec_ms"];
 
-/// A validated plugin manifest.
+/// Longest plugin `name`, in bytes: it is copied into every finding and log line.
+pub const MAX_NAME_BYTES: usize = 128;
+/// Longest `author`, in bytes.
+pub const MAX_AUTHOR_BYTES: usize = 256;
+/// Longest `description`, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 4096;
+/// Longest `version` or `min_engine_version`, in bytes.
+pub const MAX_VERSION_BYTES: usize = 128;
+/// Longest `wasm_file`, in bytes.
+pub const MAX_WASM_FILE_BYTES: usize = 1024;
+/// Most unknown keys remembered for the warning; the rest are counted.
+pub const MAX_UNKNOWN_KEYS: usize = 16;
+
+/// A validated plugin manifest. It can only be made by [`Manifest::parse`] or
+/// [`Manifest::load`], and cannot be changed afterwards, so a `Manifest` always obeys every
+/// rule of CONTRACT §2.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
-    /// The plugin's identity in findings.
-    pub name: String,
+    name: String,
+    version: semver::Version,
+    author: String,
+    description: String,
+    wasm_file: PathBuf,
+    platforms: Vec<String>,
+    file_types: Vec<String>,
+    min_engine_version: semver::Version,
+    protocol_version: u32,
+    permissions: Permissions,
+    unknown_keys: Vec<String>,
+}
+
+impl Manifest {
+    /// The plugin's identity in findings: non-empty, at most [`MAX_NAME_BYTES`], no control
+    /// characters.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The plugin's own semantic version.
-    pub version: semver::Version,
+    pub fn version(&self) -> &semver::Version {
+        &self.version
+    }
+
     /// Who wrote it.
-    pub author: String,
+    pub fn author(&self) -> &str {
+        &self.author
+    }
+
     /// What it detects.
-    pub description: String,
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
     /// Path of the module, relative to the plugin directory (confinement is checked at load).
-    pub wasm_file: PathBuf,
+    pub fn wasm_file(&self) -> &Path {
+        &self.wasm_file
+    }
+
     /// Platforms the plugin runs on (`linux`, `macos`, `windows`, `all`).
-    pub platforms: Vec<String>,
+    pub fn platforms(&self) -> &[String] {
+        &self.platforms
+    }
+
     /// File types the plugin wants to see (`all` or names the host knows).
-    pub file_types: Vec<String>,
+    pub fn file_types(&self) -> &[String] {
+        &self.file_types
+    }
+
     /// Oldest plugbox version the plugin works with.
-    pub min_engine_version: semver::Version,
+    pub fn min_engine_version(&self) -> &semver::Version {
+        &self.min_engine_version
+    }
+
     /// ABI generation (default 1).
-    pub protocol_version: u32,
+    pub fn protocol_version(&self) -> u32 {
+        self.protocol_version
+    }
+
     /// Sandbox permissions and limits.
-    pub permissions: Permissions,
-    /// Top-level and `permissions` keys this host does not know, kept for a warning.
-    pub unknown_keys: Vec<String>,
+    pub fn permissions(&self) -> Permissions {
+        self.permissions
+    }
+
+    /// Top-level and `permissions` keys this host does not know (at most
+    /// [`MAX_UNKNOWN_KEYS`], then a count of the rest), kept for a warning.
+    pub fn unknown_keys(&self) -> &[String] {
+        &self.unknown_keys
+    }
 }
 
 /// The `permissions` object of a manifest, each key defaulted on its own.
@@ -186,11 +249,19 @@ struct Fields<'a> {
 impl Fields<'_> {
     fn manifest(&self, rules: ManifestRules<'_>) -> Result<Manifest, ManifestError> {
         let mut unknown_keys = self.unknown(KNOWN_KEYS);
-        let name = self.non_empty_string("name")?;
+        let name = self.text("name", MAX_NAME_BYTES, Text::Line)?;
         let version = self.semver("version")?;
-        let author = self.string("author")?;
-        let description = self.string("description")?;
-        let wasm_file = PathBuf::from(self.non_empty_string("wasm_file")?);
+        let author = self.text("author", MAX_AUTHOR_BYTES, Text::Line)?;
+        let description = self.text("description", MAX_DESCRIPTION_BYTES, Text::Paragraphs)?;
+        let wasm_file = PathBuf::from(self.text("wasm_file", MAX_WASM_FILE_BYTES, Text::Line)?);
+        for (field, value) in [
+            ("name", &name),
+            ("wasm_file", &wasm_file.to_string_lossy().into_owned()),
+        ] {
+            if value.trim().is_empty() {
+                return Err(self.error(field, "must not be empty".into()));
+            }
+        }
         let platforms = self.names("platforms", PLATFORMS)?;
         let mut type_names: Vec<&str> = rules.file_types.to_vec();
         type_names.push("all");
@@ -209,6 +280,7 @@ impl Fields<'_> {
                     prefix: "permissions.",
                 };
                 unknown_keys.extend(inner.unknown(KNOWN_PERMISSION_KEYS));
+                cap_unknown(&mut unknown_keys);
                 inner.permissions()?
             }
             Some(other) => {
@@ -252,11 +324,14 @@ impl Fields<'_> {
     }
 
     fn unknown(&self, known: &[&str]) -> Vec<String> {
-        self.obj
+        let mut unknown: Vec<String> = self
+            .obj
             .keys()
             .filter(|key| !known.contains(&key.as_str()))
-            .map(|key| format!("{}{key}", self.prefix))
-            .collect()
+            .map(|key| format!("{}{}", self.prefix, key.escape_debug()))
+            .collect();
+        cap_unknown(&mut unknown);
+        unknown
     }
 
     fn error(&self, field: &str, reason: String) -> ManifestError {
@@ -280,16 +355,31 @@ impl Fields<'_> {
         }
     }
 
-    fn non_empty_string(&self, field: &str) -> Result<String, ManifestError> {
+    /// A string of at most `max` bytes without control characters (but for tabs and line
+    /// breaks in [`Text::Paragraphs`]): manifest strings reach logs, terminals and findings.
+    fn text(&self, field: &str, max: usize, shape: Text) -> Result<String, ManifestError> {
         let s = self.string(field)?;
-        if s.trim().is_empty() {
-            return Err(self.error(field, "must not be empty".into()));
+        if s.len() > max {
+            return Err(self.error(
+                field,
+                format!(
+                    "is {} bytes long; at most {max} bytes are accepted",
+                    s.len()
+                ),
+            ));
+        }
+        let allowed = |c: char| shape == Text::Paragraphs && matches!(c, '\n' | '\t' | '\r');
+        if let Some(c) = s.chars().find(|&c| c.is_control() && !allowed(c)) {
+            return Err(self.error(
+                field,
+                format!("contains the control character {c:?}; only printable text is accepted"),
+            ));
         }
         Ok(s)
     }
 
     fn semver(&self, field: &str) -> Result<semver::Version, ManifestError> {
-        let s = self.string(field)?;
+        let s = self.text(field, MAX_VERSION_BYTES, Text::Line)?;
         semver::Version::parse(&s).map_err(|e| {
             self.error(
                 field,
@@ -347,6 +437,24 @@ impl Fields<'_> {
             _ => Err(out_of_range()),
         }
     }
+}
+
+/// Keeps the first [`MAX_UNKNOWN_KEYS`] names, and a count of the rest.
+fn cap_unknown(keys: &mut Vec<String>) {
+    if keys.len() > MAX_UNKNOWN_KEYS {
+        let more = keys.len() - MAX_UNKNOWN_KEYS;
+        keys.truncate(MAX_UNKNOWN_KEYS);
+        keys.push(format!("({more} more)"));
+    }
+}
+
+/// What a manifest string may hold besides printable characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    /// Nothing else: names, versions, paths.
+    Line,
+    /// Tabs and line breaks too: descriptions.
+    Paragraphs,
 }
 
 fn kind(value: &Value) -> &'static str {

@@ -12,7 +12,7 @@ use crate::error::LoadError;
 use crate::exports::Exports;
 use crate::files::{self, ConfineError, ReadError, Want};
 use crate::findings::{
-    CallCost, Failure, FailureKind, Finding, PluginRun, RunStatus, Stage, clamp_score,
+    CallCost, Dropped, Failure, FailureKind, Finding, PluginRun, RunStatus, Stage, clamp_score,
 };
 use crate::host::{self, HostState};
 use crate::manifest::{Manifest, ManifestRules, SUPPORTED_PROTOCOLS};
@@ -45,6 +45,8 @@ pub struct Plugin {
     guest_name: Option<String>,
     guest_version: Option<String>,
     load_cost: CallCost,
+    load_findings: Vec<Finding>,
+    load_dropped: Dropped,
 }
 
 /// One input to scan: any bytes, with a path and a type name the host chose.
@@ -66,7 +68,7 @@ impl Plugin {
 
     /// The manifest name: the plugin's identity in findings.
     pub fn name(&self) -> &str {
-        &self.manifest.name
+        &self.manifest.name()
     }
 
     /// The plugin directory; `None` for a plugin loaded from memory.
@@ -89,20 +91,32 @@ impl Plugin {
         self.load_cost
     }
 
+    /// Findings the plugin reported while loading (from its start function, `_initialize`
+    /// or `on_load`), when no file is being scanned. Usually none; a host shows them so that
+    /// nothing a plugin reports is lost.
+    pub fn load_findings(&self) -> &[Finding] {
+        &self.load_findings
+    }
+
+    /// What the per-scan caps cut while loading (the load counts as one scan).
+    pub fn load_dropped(&self) -> Dropped {
+        self.load_dropped
+    }
+
     /// Whether this plugin wants to see inputs of `file_type`.
     pub fn accepts(&self, file_type: &str) -> bool {
         self.manifest
-            .file_types
+            .file_types()
             .iter()
             .any(|t| t == "all" || t == file_type)
     }
 
     fn budget(&self) -> Duration {
-        Duration::from_millis(self.manifest.permissions.max_exec_ms.into())
+        Duration::from_millis(self.manifest.permissions().max_exec_ms.into())
     }
 
     fn memory_cap(&self) -> usize {
-        self.manifest.permissions.max_memory_bytes()
+        self.manifest.permissions().max_memory_bytes()
     }
 
     fn host_state(&self, runtime: &Runtime, path: &str, file_type: &str) -> HostState {
@@ -131,7 +145,7 @@ impl Plugin {
         };
         let manifest = Manifest::load(&dir.join("plugin.json"), rules)
             .map_err(|e| (None, LoadError::Manifest(e)))?;
-        let name = manifest.name.clone();
+        let name = manifest.name().to_owned();
         Self::load_with(runtime, config, dir, manifest).map_err(|e| (Some(name), e))
     }
 
@@ -143,9 +157,9 @@ impl Plugin {
     ) -> Result<Self, LoadError> {
         check_compatibility(&manifest, config)?;
         warn_about(&manifest, &dir.join("plugin.json").display().to_string());
-        let (file, wasm_path) = confine(dir, &manifest.wasm_file)?;
+        let (file, wasm_path) = confine(dir, &manifest.wasm_file())?;
         let wasm = read_module(file, &wasm_path)?;
-        let preopen = match manifest.permissions.filesystem {
+        let preopen = match manifest.permissions().filesystem {
             true => Some(dir.canonicalize().map_err(|error| LoadError::Read {
                 path: dir.to_path_buf(),
                 error,
@@ -164,8 +178,8 @@ impl Plugin {
         wasm: &[u8],
     ) -> Result<Self, LoadError> {
         check_compatibility(&manifest, config)?;
-        warn_about(&manifest, &format!("plugin '{}'", manifest.name));
-        if manifest.permissions.filesystem {
+        warn_about(&manifest, &format!("plugin '{}'", manifest.name()));
+        if manifest.permissions().filesystem {
             return Err(LoadError::FilesystemWithoutDirectory);
         }
         let source = Path::new(IN_MEMORY);
@@ -198,6 +212,8 @@ impl Plugin {
             guest_name: None,
             guest_version: None,
             load_cost: CallCost::default(),
+            load_findings: Vec::new(),
+            load_dropped: Dropped::default(),
         };
         plugin.initialize(runtime)?;
         log::debug!(
@@ -220,8 +236,22 @@ impl Plugin {
         let state = self.host_state(runtime, "", "");
         let mut sandbox = Sandbox::new(runtime, state, self.budget());
         let result = self.initialize_in(&mut sandbox);
-        let (_, cost) = sandbox.finish();
+        let (state, cost) = sandbox.finish();
         self.load_cost = cost;
+        self.load_findings = state.findings;
+        self.load_dropped = state.dropped;
+        if !self.load_findings.is_empty() || self.load_dropped.any() {
+            log::warn!(
+                "plugin '{}' reported {} findings while loading, when no file is scanned{}",
+                self.name(),
+                self.load_findings.len(),
+                if self.load_dropped.any() {
+                    format!("; the caps cut {:?}", self.load_dropped)
+                } else {
+                    String::new()
+                }
+            );
+        }
         result
     }
 
@@ -300,7 +330,7 @@ impl Plugin {
             let reason = format!(
                 "the file is {} bytes, more than the plugin's memory cap of {cap} bytes (max_memory_mb = {})",
                 input.data.len(),
-                self.manifest.permissions.max_memory_mb
+                self.manifest.permissions().max_memory_mb
             );
             return (
                 self.report(RunStatus::Skipped { reason }, &state, CallCost::default()),
@@ -381,25 +411,25 @@ fn exit_zero_as<R>(result: Result<R, Failure>, value: R) -> Result<R, Failure> {
 }
 
 fn check_compatibility(manifest: &Manifest, config: &HostConfig) -> Result<(), LoadError> {
-    let platforms = &manifest.platforms;
+    let platforms = &manifest.platforms();
     if !platforms
         .iter()
         .any(|p| p == "all" || *p == config.platform)
     {
         return Err(LoadError::PlatformMismatch {
-            platforms: platforms.clone(),
+            platforms: platforms.to_vec(),
             os: config.platform.clone(),
         });
     }
-    if manifest.min_engine_version > config.engine_version {
+    if *manifest.min_engine_version() > config.engine_version {
         return Err(LoadError::EngineTooOld {
-            required: manifest.min_engine_version.clone(),
+            required: manifest.min_engine_version().clone(),
             engine: config.engine_version.clone(),
         });
     }
-    if !SUPPORTED_PROTOCOLS.contains(&manifest.protocol_version) {
+    if !SUPPORTED_PROTOCOLS.contains(&manifest.protocol_version()) {
         return Err(LoadError::UnsupportedProtocol {
-            version: manifest.protocol_version,
+            version: manifest.protocol_version(),
         });
     }
     Ok(())
@@ -469,7 +499,9 @@ fn check_binary(wasm: &[u8], path: &Path) -> Result<(), LoadError> {
         return Ok(());
     }
     let text = String::from_utf8_lossy(&wasm[..wasm.len().min(512)]);
+    // Editors on some systems start text files with a UTF-8 byte order mark.
     let code = text
+        .trim_start_matches('\u{feff}')
         .lines()
         .map(str::trim)
         .find(|line| !line.is_empty() && !line.starts_with(";;"));
@@ -486,13 +518,13 @@ fn check_binary(wasm: &[u8], path: &Path) -> Result<(), LoadError> {
 
 /// Logs what a manifest asks for that the host ignores or will not grant.
 fn warn_about(manifest: &Manifest, source: &str) {
-    for key in &manifest.unknown_keys {
+    for key in manifest.unknown_keys() {
         log::warn!("{source}: unknown key `{key}` ignored (a newer manifest format?)");
     }
-    if manifest.permissions.network {
+    if manifest.permissions().network {
         log::warn!(
             "plugin '{}' declares network: true; plugbox grants plugins no network access",
-            manifest.name
+            manifest.name()
         );
     }
 }

@@ -162,6 +162,19 @@ impl Registry {
         dir: PathBuf,
         result: Result<Plugin, (Option<String>, LoadError)>,
     ) -> Result<&Plugin, &LoadFailure> {
+        let result = result.and_then(|plugin| match self.by_name(plugin.name()) {
+            Some(first) => Err((
+                Some(plugin.name().to_owned()),
+                LoadError::DuplicateName {
+                    name: plugin.name().to_owned(),
+                    first: first
+                        .dir()
+                        .unwrap_or(Path::new(crate::plugin::IN_MEMORY))
+                        .to_path_buf(),
+                },
+            )),
+            None => Ok(plugin),
+        });
         match result {
             Ok(plugin) => {
                 self.plugins.push(plugin);
@@ -197,12 +210,17 @@ impl Registry {
     /// assert_eq!(registry.scan(b"MALICIOUS_MARKER", "x", "unknown").max_score(), 85);
     /// ```
     pub fn add_plugin(&mut self, manifest: Manifest, wasm: &[u8]) -> Result<&Plugin, &LoadFailure> {
-        let name = manifest.name.clone();
+        let name = manifest.name().to_owned();
         let result = Plugin::from_bytes(&self.runtime, &self.config, manifest, wasm);
         self.record(
             PathBuf::from(crate::plugin::IN_MEMORY),
             result.map_err(|e| (Some(name), e)),
         )
+    }
+
+    /// The loaded plugin named `name`, if any.
+    pub fn by_name(&self, name: &str) -> Option<&Plugin> {
+        self.plugins.iter().find(|plugin| plugin.name() == name)
     }
 
     /// The loaded plugins, in load order.
@@ -215,7 +233,8 @@ impl Registry {
         &self.failures
     }
 
-    /// Plugins skipped on purpose (their `platforms` exclude this host).
+    /// Plugins skipped on purpose: their `platforms` exclude this host, or they need a newer
+    /// plugbox (`min_engine_version`).
     pub fn skipped(&self) -> &[LoadFailure] {
         &self.skipped
     }

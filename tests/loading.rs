@@ -96,7 +96,7 @@ fn unknown_manifest_keys_are_accepted() {
     );
     let registry = plugins.registry();
     assert_eq!(
-        registry.plugins()[0].manifest().unknown_keys,
+        registry.plugins()[0].manifest().unknown_keys(),
         ["homepage", "permissions.gpu"]
     );
 }
@@ -267,17 +267,25 @@ fn platform_engine_version_and_protocol_checks() {
         MARKER_WAT,
     );
     let registry = load_beside_good(&plugins);
-    assert_eq!(registry.skipped().len(), 1);
+    // Another platform and a newer engine are skips, as the contract says, not failures.
+    assert_eq!(registry.skipped().len(), 2, "{:?}", registry.skipped());
     assert!(matches!(
-        registry.skipped()[0].error,
+        registry.skipped()[1].error,
         LoadError::PlatformMismatch { .. }
     ));
     assert!(registry.plugins().iter().any(|p| p.name() == "ThisOs"));
-    let error = load_error(&registry, "future");
+    let future = &registry.skipped()[0];
+    assert!(matches!(future.error, LoadError::EngineTooOld { .. }));
+    let error = future.to_string();
     assert!(
         error.contains("needs plugbox 99.0.0 or newer")
             && error.contains(env!("CARGO_PKG_VERSION")),
         "{error}"
+    );
+    assert_eq!(
+        registry.failures().len(),
+        1,
+        "only the protocol is a failure"
     );
     assert!(load_error(&registry, "protocol").contains("protocol_version 2 is not supported"));
 }

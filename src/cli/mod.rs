@@ -90,6 +90,12 @@ fn scan(args: ScanArgs) -> u8 {
     for failure in registry.failures() {
         out.load_failure(failure);
     }
+    for skip in registry.skipped() {
+        out.load_skip(skip);
+    }
+    for plugin in registry.plugins() {
+        out.load_report(plugin);
+    }
     if registry.plugins().is_empty() {
         out.error(&format!(
             "no plugins loaded from {}: nothing can be detected",

@@ -1,11 +1,16 @@
 //! What `plugbox scan` prints: findings on stdout, problems on stderr; or, with `--json`, one
-//! JSON object per line on stdout, each with a `type` (`load_error`, `file`, `file_error`,
-//! `summary`). Field names are stable.
+//! JSON object per line on stdout, each with a `type` (`load_error`, `load_skipped`,
+//! `load_findings`, `file`, `file_error`, `summary`). Field names are stable.
+//!
+//! Human output escapes control characters (plugins choose threat names, details and failure
+//! messages, and anyone chooses file names): a plugin cannot move the cursor, recolour or
+//! clear a terminal. JSON is escaped by JSON itself.
 
 use std::io::Write;
 use std::path::Path;
 
-use plugbox::{LoadFailure, RunStatus, ScanReport};
+use plugbox::findings::printable;
+use plugbox::{LoadFailure, Plugin, RunStatus, ScanReport};
 use serde_json::json;
 
 /// Counts that decide the exit code.
@@ -45,7 +50,48 @@ impl Output {
         if self.json {
             self.line(json!({"type": "error", "reason": message}));
         } else {
-            eprintln!("plugbox: error: {message}");
+            eprintln!("plugbox: error: {}", printable(message));
+        }
+    }
+
+    /// Findings a plugin reported while loading, and what the caps cut then: shown, not lost.
+    pub fn load_report(&mut self, plugin: &Plugin) {
+        let (findings, dropped) = (plugin.load_findings(), plugin.load_dropped());
+        if findings.is_empty() && !dropped.any() {
+            return;
+        }
+        if self.json {
+            self.line(json!({
+                "type": "load_findings",
+                "plugin": plugin.name(),
+                "findings": findings,
+                "dropped": dropped,
+            }));
+            return;
+        }
+        for f in findings {
+            eprintln!(
+                "plugbox: warning: plugin '{}' reported while loading, with no file scanned: {} [score {}]: {}",
+                printable(plugin.name()),
+                printable(&f.threat),
+                f.score,
+                printable(&f.detail)
+            );
+        }
+        self.dropped(plugin.name(), "while loading", dropped);
+    }
+
+    fn dropped(&self, plugin: &str, when: &str, d: plugbox::Dropped) {
+        if d.any() {
+            eprintln!(
+                "plugbox: warning: plugin '{}' {when}: per-scan caps cut {} findings, {} threat-name bytes, {} detail bytes, {} log messages, {} log bytes",
+                printable(plugin),
+                d.findings,
+                d.threat_name_bytes,
+                d.detail_bytes,
+                d.log_messages,
+                d.log_bytes
+            );
         }
     }
 
@@ -59,7 +105,24 @@ impl Output {
                 "reason": failure.error.to_string(),
             }));
         } else {
-            eprintln!("plugbox: plugin not loaded: {failure}");
+            eprintln!(
+                "plugbox: plugin not loaded: {}",
+                printable(&failure.to_string())
+            );
+        }
+    }
+
+    /// A plugin skipped on purpose (another platform, a newer engine needed): not an error.
+    pub fn load_skip(&mut self, skip: &LoadFailure) {
+        if self.json {
+            self.line(json!({
+                "type": "load_skipped",
+                "plugin_dir": skip.dir.to_string_lossy(),
+                "plugin": skip.plugin,
+                "reason": skip.error.to_string(),
+            }));
+        } else {
+            eprintln!("plugbox: note: {}", printable(&skip.to_string()));
         }
     }
 
@@ -72,7 +135,11 @@ impl Output {
                 "reason": error.to_string(),
             }));
         } else {
-            eprintln!("plugbox: {}: {error}", path.display());
+            eprintln!(
+                "plugbox: {}: {}",
+                printable(&path.to_string_lossy()),
+                printable(&error.to_string())
+            );
         }
     }
 
@@ -96,41 +163,35 @@ impl Output {
             }));
             return;
         }
+        let path = printable(path);
         for f in &report.findings {
             let _ = writeln!(
                 self.stdout,
                 "{path}: {} [score {}] by '{}': {}",
-                f.threat, f.score, f.plugin, f.detail
+                printable(&f.threat),
+                f.score,
+                printable(&f.plugin),
+                printable(&f.detail)
             );
         }
         for run in &report.runs {
+            let plugin = printable(&run.plugin);
             match &run.status {
                 RunStatus::Failed(failure) => {
                     eprintln!(
-                        "plugbox: error: plugin '{}' on {path}: {failure}",
-                        run.plugin
+                        "plugbox: error: plugin '{plugin}' on {path}: {}",
+                        printable(&failure.to_string())
                     )
                 }
                 RunStatus::Skipped { reason } => {
                     eprintln!(
-                        "plugbox: warning: plugin '{}' skipped {path}: {reason}",
-                        run.plugin
+                        "plugbox: warning: plugin '{plugin}' skipped {path}: {}",
+                        printable(reason)
                     )
                 }
                 RunStatus::Ok { .. } => {}
             }
-            if run.dropped.any() {
-                let d = run.dropped;
-                eprintln!(
-                    "plugbox: warning: plugin '{}' on {path}: per-scan caps cut {} findings, {} threat-name bytes, {} detail bytes, {} log messages, {} log bytes",
-                    run.plugin,
-                    d.findings,
-                    d.threat_name_bytes,
-                    d.detail_bytes,
-                    d.log_messages,
-                    d.log_bytes
-                );
-            }
+            self.dropped(&run.plugin, &format!("on {path}"), run.dropped);
         }
     }
 

@@ -19,7 +19,7 @@ use crate::exports::describe;
 use crate::error::LoadError;
 use crate::findings::{
     Dropped, Finding, MAX_FINDINGS_PER_SCAN, MAX_LOG_BYTES_PER_SCAN, MAX_LOG_MESSAGE_BYTES,
-    MAX_LOG_MESSAGES_PER_SCAN, clamp_score,
+    MAX_LOG_MESSAGES_PER_SCAN, clamp_score, printable,
 };
 use crate::sandbox::budget::{BudgetExhausted, Deadline};
 use crate::sandbox::limiter::MemoryCap;
@@ -118,12 +118,13 @@ impl HostState {
         self.log_messages += 1;
         self.log_bytes += self.log_prefix_bytes() + keep;
         self.dropped.log_bytes += (message.len() - keep) as u64;
+        // Control characters are escaped: log lines end up on terminals.
         log::log!(
             target: &self.log_target,
             level,
             "[{}] {}",
             self.plugin,
-            String::from_utf8_lossy(&message[..keep])
+            printable(&String::from_utf8_lossy(&message[..keep]))
         );
     }
 }
