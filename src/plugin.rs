@@ -68,7 +68,7 @@ impl Plugin {
 
     /// The manifest name: the plugin's identity in findings.
     pub fn name(&self) -> &str {
-        &self.manifest.name()
+        self.manifest.name()
     }
 
     /// The plugin directory; `None` for a plugin loaded from memory.
@@ -157,7 +157,7 @@ impl Plugin {
     ) -> Result<Self, LoadError> {
         check_compatibility(&manifest, config)?;
         warn_about(&manifest, &dir.join("plugin.json").display().to_string());
-        let (file, wasm_path) = confine(dir, &manifest.wasm_file())?;
+        let (file, wasm_path) = confine(dir, manifest.wasm_file())?;
         let wasm = read_module(file, &wasm_path)?;
         let preopen = match manifest.permissions().filesystem {
             true => Some(dir.canonicalize().map_err(|error| LoadError::Read {
