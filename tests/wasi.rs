@@ -726,7 +726,7 @@ fn poll_oneoff_never_sleeps_past_the_budget() {
     let elapsed = started.elapsed();
     let failure = run_of(&report, "Sleepy").failure().unwrap().clone();
     assert_eq!(failure.kind, FailureKind::Timeout);
-    assert!(elapsed < Duration::from_millis(200), "slept {elapsed:?}");
+    assert_within_budget(elapsed, Duration::from_millis(100), "a 10 s sleep");
 }
 
 #[test]

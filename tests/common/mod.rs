@@ -170,3 +170,18 @@ pub fn load_error(registry: &Registry, dir: &str) -> String {
         .unwrap_or_else(|| panic!("{dir} did not fail to load: {:?}", registry.failures()))
         .to_string()
 }
+
+/// The longest a call with `budget` may take in a test: the budget, plus as much again, plus
+/// half a second. ABI.md documents the real overshoot (about one 1 ms fuel slice, or one
+/// host step); the slack is for CI, which runs the suite in parallel on 2 loaded cores.
+pub fn within_budget(budget: std::time::Duration) -> std::time::Duration {
+    2 * budget + std::time::Duration::from_millis(500)
+}
+
+/// Asserts that something bounded by `budget` took no longer than [`within_budget`].
+pub fn assert_within_budget(elapsed: std::time::Duration, budget: std::time::Duration, what: &str) {
+    assert!(
+        elapsed <= within_budget(budget),
+        "{what} took {elapsed:?} under a budget of {budget:?}"
+    );
+}

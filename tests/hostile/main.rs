@@ -78,6 +78,7 @@ macro_rules! hostile {
 
 // After the macro, which it uses.
 mod environment;
+mod host_calls;
 
 hostile! {
     // ---- endless loops, at every entry point

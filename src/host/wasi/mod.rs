@@ -136,8 +136,8 @@ fn offset(base: i32, offset: u32, what: &str) -> Result<i32, wasmi::Error> {
 /// Most iovecs one read or write call may pass, as POSIX's `IOV_MAX` on Linux; more is
 /// `INVAL`. Bounds the host work of one call together with the log and deadline checks.
 pub const MAX_IOVECS: u32 = 1024;
-/// Bytes a host loop handles between two deadline checks (scanning output for line ends,
-/// filling random bytes, reading files).
+/// Bytes a host loop handles between two deadline checks (filling random bytes, reading
+/// files).
 const CHUNK: usize = 1 << 20;
 
 /// A bounds-checked iovec array in guest memory.
@@ -820,9 +820,10 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, count: i32, nwritten: i32) 
     })
 }
 
-/// Appends to the stream's line buffer, logging each finished line. A line longer than one
-/// log message is cut; the cut bytes are counted. Once the scan's log caps are used up the
-/// rest is only counted, without looking at it.
+/// Appends to the stream's line buffer, logging each finished line; a line longer than one
+/// log message is logged in pieces of [`MAX_LOG_MESSAGE_BYTES`]. Once the scan's log caps
+/// are used up the rest is only counted, without being looked at: the host reads at most
+/// the log volume, whatever the guest writes.
 fn write_lines(state: &mut HostState, stream: Stream, bytes: &[u8]) -> Result<(), wasmi::Error> {
     let mut at = 0;
     while at < bytes.len() {
@@ -831,19 +832,16 @@ fn write_lines(state: &mut HostState, stream: Stream, bytes: &[u8]) -> Result<()
             return Ok(());
         }
         state.check_deadline()?;
-        let window = &bytes[at..bytes.len().min(at + CHUNK)];
+        let line = &mut state.wasi.lines[stream as usize];
+        let room = MAX_LOG_MESSAGE_BYTES - line.len();
+        let window = &bytes[at..bytes.len().min(at + room)];
         let (text, finished) = match line_end(window) {
             Some(end) => (&window[..end], true),
             None => (window, false),
         };
         at += text.len() + usize::from(finished);
-        let line = &mut state.wasi.lines[stream as usize];
-        let take = text
-            .len()
-            .min(MAX_LOG_MESSAGE_BYTES - line.len().min(MAX_LOG_MESSAGE_BYTES));
-        line.extend_from_slice(&text[..take]);
-        state.dropped.log_bytes += (text.len() - take) as u64;
-        if finished {
+        line.extend_from_slice(text);
+        if finished || line.len() == MAX_LOG_MESSAGE_BYTES {
             let line = std::mem::take(&mut state.wasi.lines[stream as usize]);
             state.log(stream.level(), &line);
         }
