@@ -58,6 +58,13 @@ pub enum LoadError {
         /// wasmi's reason.
         reason: String,
     },
+    /// The module would cost more to load than the load limits allow (ABI.md, "Load limits").
+    LoadLimit {
+        /// The module file.
+        path: PathBuf,
+        /// Which limit, and by how much.
+        reason: String,
+    },
     /// The module imports something the host does not provide.
     UnknownImport {
         /// `module.name` of the import.
@@ -160,6 +167,9 @@ impl fmt::Display for LoadError {
                     "{}: not a valid WebAssembly module: {reason}",
                     path.display()
                 )
+            }
+            LoadError::LoadLimit { path, reason } => {
+                write!(f, "{}: exceeds plugbox's load limits: {reason}", path.display())
             }
             LoadError::UnknownImport { import, ty } => write!(
                 f,

@@ -7,6 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use wasmi::Module;
+use wasmi::errors::ErrorKind;
 
 use crate::error::LoadError;
 use crate::exports::Exports;
@@ -19,7 +20,7 @@ use crate::manifest::{Manifest, ManifestRules, SUPPORTED_PROTOCOLS};
 use crate::registry::HostConfig;
 use crate::runtime::Runtime;
 use crate::sandbox::Sandbox;
-use crate::sandbox::start;
+use crate::sandbox::{load_limits, start};
 
 /// How a plugin loaded from memory is named where a path would be.
 pub const IN_MEMORY: &str = "<memory>";
@@ -195,12 +196,23 @@ impl Plugin {
         dir: Option<&Path>,
         preopen: Option<PathBuf>,
     ) -> Result<Self, LoadError> {
+        let over_limit = |reason| LoadError::LoadLimit {
+            path: wasm_path.to_path_buf(),
+            reason,
+        };
+        load_limits::check_size(wasm).map_err(over_limit)?;
         let rewritten = start::rewrite(wasm);
-        let module =
-            Module::new(&runtime.engine, &rewritten.wasm[..]).map_err(|e| LoadError::Compile {
-                path: wasm_path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+        let module = Module::new(&runtime.engine, &rewritten.wasm[..]).map_err(|e| {
+            let reason = e.to_string();
+            match e.kind() {
+                ErrorKind::UserLimits(_) | ErrorKind::ImplementationLimits(_) => over_limit(reason),
+                _ => LoadError::Compile {
+                    path: wasm_path.to_path_buf(),
+                    reason,
+                },
+            }
+        })?;
+        load_limits::check_counts(&module).map_err(over_limit)?;
         host::check_imports(&module)?;
         let mut plugin = Plugin {
             start_export: rewritten.start_export,

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use wasmi::{CompilationMode, Config, Engine, Linker};
 
 use crate::host::{self, HostState};
+use crate::sandbox::load_limits;
 
 /// The engine, linker and log target of a registry.
 pub(crate) struct Runtime {
@@ -44,6 +45,8 @@ pub(crate) fn engine() -> Engine {
         // function would fail at random.
         .compilation_mode(CompilationMode::Eager)
         // The ABI has one memory; the limiter refuses a second one anyway.
-        .wasm_multi_memory(false);
+        .wasm_multi_memory(false)
+        // Bounds what compiling a hostile module costs.
+        .enforced_limits(load_limits::enforced());
     Engine::new(&config)
 }

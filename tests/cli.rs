@@ -344,3 +344,119 @@ fn empty_plugin_directory_is_an_incomplete_scan() {
     assert!(text(&out.stderr).contains("no plugins loaded"));
     let _ = Path::new("");
 }
+
+#[test]
+fn plugin_chosen_text_cannot_drive_the_terminal() {
+    // A threat name, a detail and a log line full of escape sequences, and a file name too.
+    let plugins = Plugins::new();
+    plugins.add(
+        "ansi",
+        "Ansi",
+        json!({}),
+        &module(
+            1,
+            r#"(data (i32.const 0) "Evil\1b[2J\1b]0;owned\07") (data (i32.const 32) "line\0dover")
+  (func (export "scan") (param i32 i32) (result i32)
+    (call $report_finding (i32.const 0) (i32.const 18) (i32.const 90) (i32.const 32) (i32.const 9))
+    (call $log_message (i32.const 3) (i32.const 0) (i32.const 18))
+    (i32.const 90))"#,
+        ),
+    );
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("name\x1b[31m.bin"), "x").unwrap();
+    let out = plugbox(&[
+        "scan",
+        "--plugins",
+        &plugins.path().to_string_lossy(),
+        &files.path().to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    for stream in [&out.stdout, &out.stderr] {
+        assert!(
+            !stream.iter().any(|&b| b == 0x1b || b == 0x07 || b == b'\r'),
+            "raw control characters in: {}",
+            text(stream)
+        );
+    }
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(
+            r"name\u{1b}[31m.bin: Evil\u{1b}[2J\u{1b}]0;owned\u{7} [score 90] by 'Ansi': line\rover"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        text(&out.stderr).contains(r"[Ansi] Evil\u{1b}[2J"),
+        "{}",
+        text(&out.stderr)
+    );
+    // JSON keeps the text as it is, escaped by JSON itself.
+    let out = plugbox(&[
+        "scan",
+        "--json",
+        "--plugins",
+        &plugins.path().to_string_lossy(),
+        &files.path().to_string_lossy(),
+    ]);
+    let file = json_lines(&out)
+        .into_iter()
+        .find(|v| v["type"] == "file")
+        .unwrap();
+    assert_eq!(file["findings"][0]["threat"], "Evil\x1b[2J\x1b]0;owned\x07");
+}
+
+#[test]
+fn skipped_plugins_and_load_time_findings_are_shown() {
+    let plugins = Plugins::new();
+    plugins.add(
+        "future",
+        "Future",
+        json!({"min_engine_version": "99.0.0"}),
+        MARKER_WAT,
+    );
+    plugins.add(
+        "loud",
+        "Loud",
+        json!({}),
+        &module(
+            1,
+            r#"(data (i32.const 0) "Load.Finding")
+  (func (export "on_load") (result i32)
+    (call $report_finding (i32.const 0) (i32.const 12) (i32.const 30) (i32.const 0) (i32.const 0))
+    (i32.const 0))
+  (func (export "scan") (param i32 i32) (result i32) (i32.const 0))"#,
+        ),
+    );
+    let out = plugbox(&[
+        "scan",
+        "--plugins",
+        &plugins.path().to_string_lossy(),
+        "examples/samples/clean.txt",
+    ]);
+    // A plugin needing a newer engine is a skip: the scan is complete and clean.
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("plugbox: note: ") && stderr.contains("needs plugbox 99.0.0 or newer"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "plugin 'Loud' reported while loading, with no file scanned: Load.Finding [score 30]"
+        ),
+        "{stderr}"
+    );
+    let out = plugbox(&[
+        "scan",
+        "--json",
+        "--plugins",
+        &plugins.path().to_string_lossy(),
+        "examples/samples/clean.txt",
+    ]);
+    let lines = json_lines(&out);
+    let skipped = lines.iter().find(|v| v["type"] == "load_skipped").unwrap();
+    assert_eq!(skipped["plugin"], "Future");
+    let loud = lines.iter().find(|v| v["type"] == "load_findings").unwrap();
+    assert_eq!(loud["plugin"], "Loud");
+    assert_eq!(loud["findings"][0]["threat"], "Load.Finding");
+}

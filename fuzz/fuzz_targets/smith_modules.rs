@@ -14,7 +14,10 @@ fn available_imports() -> Vec<u8> {
     let imports: String = plugbox::host::provided_imports()
         .map(|sig| {
             let types = |ts: &[plugbox::host::ValType]| {
-                ts.iter().map(|t| format!("{t:?}").to_lowercase()).collect::<Vec<_>>().join(" ")
+                ts.iter()
+                    .map(|t| format!("{t:?}").to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             };
             format!(
                 r#"(import "{}" "{}" (func (param {}) (result {})))"#,
@@ -28,13 +31,16 @@ fn available_imports() -> Vec<u8> {
     wat::parse_str(format!("(module {imports})")).unwrap()
 }
 
-/// The exports every generated module must have.
+/// The exports every generated module must have. `_initialize`, a `() -> ()` function, is
+/// also what makes start sections likely: wasm-smith only picks a start function among the
+/// functions of that type, and generated types rarely are.
 fn exports() -> Vec<u8> {
     wat::parse_str(
         r#"(module
             (memory (export "memory") 1)
             (func (export "scan") (param i32 i32) (result i32) unreachable)
-            (func (export "alloc") (param i32) (result i32) unreachable))"#,
+            (func (export "alloc") (param i32) (result i32) unreachable)
+            (func (export "_initialize") unreachable))"#,
     )
     .unwrap()
 }
@@ -43,7 +49,10 @@ fuzz_target!(|data: &[u8]| {
     static IMPORTS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
     let (imports, exports) = IMPORTS.get_or_init(|| (available_imports(), exports()));
     let mut config = wasm_smith::Config::default();
+    // wasm-smith keeps each available import with probability 1/2, so most modules import
+    // a good part of WASI (`poll_oneoff`, `fd_write`...) as well as `env`.
     config.available_imports = Some(imports.clone());
+    config.allow_start_export = true;
     config.exports = Some(exports.clone());
     config.max_memories = 1;
     config.max_memory32_bytes = 8 << 20;

@@ -17,8 +17,8 @@ pub fn range(size: usize, ptr: i32, len: i32, what: &str) -> Result<Range<usize>
     }
 }
 
-/// Reads a guest string whose whole range must be in bounds, keeping at most `keep` bytes.
-/// Returns the text (lossy UTF-8) and how many bytes were cut.
+/// Reads a guest string whose whole range must be in bounds, keeping at most `keep` bytes of
+/// text. Returns the text (lossy UTF-8) and how many guest bytes were cut.
 pub fn read_str(
     memory: &[u8],
     ptr: i32,
@@ -27,9 +27,42 @@ pub fn read_str(
     what: &str,
 ) -> Result<(String, u64), wasmi::Error> {
     let bytes = &memory[range(memory.len(), ptr, len, what)?];
-    let kept = &bytes[..bytes.len().min(keep)];
-    let text = String::from_utf8_lossy(kept).into_owned();
-    Ok((text, (bytes.len() - kept.len()) as u64))
+    let (text, used) = lossy_prefix(bytes, keep);
+    Ok((text, (bytes.len() - used) as u64))
+}
+
+/// The longest lossy UTF-8 decoding of a prefix of `bytes` that fits in `keep` bytes, and the
+/// length of that prefix. An invalid sequence becomes U+FFFD, three bytes for one or more, so
+/// the text is bounded in bytes, not only the input; and only about `keep` input bytes are
+/// ever looked at.
+fn lossy_prefix(bytes: &[u8], keep: usize) -> (String, usize) {
+    // A character starting before `keep` ends at most 3 bytes after it.
+    let window = &bytes[..bytes.len().min(keep.saturating_add(4))];
+    let mut text = String::with_capacity(window.len().min(keep));
+    let mut used = 0;
+    for chunk in window.utf8_chunks() {
+        let valid = chunk.valid();
+        let room = keep - text.len();
+        if valid.len() > room {
+            let end = (0..=room)
+                .rev()
+                .find(|&i| valid.is_char_boundary(i))
+                .unwrap_or(0);
+            text.push_str(&valid[..end]);
+            return (text, used + end);
+        }
+        text.push_str(valid);
+        used += valid.len();
+        let invalid = chunk.invalid();
+        if !invalid.is_empty() {
+            if keep - text.len() < char::REPLACEMENT_CHARACTER.len_utf8() {
+                return (text, used);
+            }
+            text.push(char::REPLACEMENT_CHARACTER);
+            used += invalid.len();
+        }
+    }
+    (text, used)
 }
 
 /// Copies as much of `value` as fits in the guest buffer `[ptr, ptr+len)`, which must lie in
@@ -78,6 +111,23 @@ mod tests {
         assert_eq!((s.as_str(), cut), ("hello", 6));
         let (s, _) = read_str(b"\xffok", 0, 3, 10, "x").unwrap();
         assert_eq!(s, "\u{fffd}ok");
+    }
+
+    #[test]
+    fn invalid_utf8_cannot_grow_a_string_past_its_cap() {
+        // Each invalid byte decodes to three: the cap holds for the text, not only the input.
+        let (s, cut) = read_str(&[0xff; 100], 0, 100, 10, "x").unwrap();
+        assert!(s.len() <= 10, "{} bytes", s.len());
+        assert_eq!(s, "\u{fffd}\u{fffd}\u{fffd}");
+        assert_eq!(cut, 97);
+        // A character is never split.
+        let (s, cut) = read_str("aé€".as_bytes(), 0, 6, 4, "x").unwrap();
+        assert_eq!((s.as_str(), cut), ("aé", 3));
+        for keep in 0..12 {
+            let (s, cut) = read_str(b"ab\xffcd\xe2\x82ef", 0, 9, keep, "x").unwrap();
+            assert!(s.len() <= keep);
+            assert!(cut <= 9);
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 pub mod budget;
 pub mod guest_memory;
 pub mod limiter;
+pub mod load_limits;
+mod sections;
 pub mod start;
 
 use std::time::{Duration, Instant};

@@ -8,6 +8,8 @@
 
 use std::borrow::Cow;
 
+use super::sections::{leb128_u32, push_leb128, sections};
+
 /// The export name the start function gets (a suffix is added if the module uses it).
 pub const START_EXPORT: &str = "plugbox:start";
 
@@ -64,31 +66,6 @@ pub fn rewrite(wasm: &[u8]) -> Rewritten<'_> {
     }
 }
 
-struct Section<'a> {
-    id: u8,
-    body: &'a [u8],
-    whole: &'a [u8],
-}
-
-/// The sections of a module binary, or `None` if they do not parse.
-fn sections(wasm: &[u8]) -> Option<Vec<Section<'_>>> {
-    let mut rest = wasm.get(8..)?;
-    let mut found = Vec::new();
-    while let Some((&id, after_id)) = rest.split_first() {
-        let (size, after_size) = leb128_u32(after_id)?;
-        let body = after_size.get(..size as usize)?;
-        let whole_len = wasm.len() - rest.len();
-        let header = after_id.len() - after_size.len() + 1;
-        found.push(Section {
-            id,
-            body,
-            whole: &wasm[whole_len..whole_len + header + body.len()],
-        });
-        rest = &after_size[size as usize..];
-    }
-    Some(found)
-}
-
 /// The export names of an export section body.
 fn export_names(body: &[u8]) -> Option<Vec<&[u8]>> {
     let (count, mut rest) = leb128_u32(body)?;
@@ -134,33 +111,6 @@ fn with_export(body: Option<&[u8]>, name: &str, func: u32) -> Vec<u8> {
     push_leb128(&mut section, new_body.len() as u32);
     section.extend_from_slice(&new_body);
     section
-}
-
-fn leb128_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
-    let mut value: u32 = 0;
-    for (i, &byte) in bytes.iter().enumerate().take(5) {
-        // The fifth byte holds the top four bits only.
-        if i == 4 && byte > 0x0f {
-            return None;
-        }
-        value |= u32::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Some((value, &bytes[i + 1..]));
-        }
-    }
-    None
-}
-
-fn push_leb128(out: &mut Vec<u8>, mut value: u32) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 #[cfg(test)]
@@ -214,15 +164,5 @@ mod tests {
             assert!(rewritten.start_export.is_none());
             assert_eq!(&*rewritten.wasm, junk);
         }
-    }
-
-    #[test]
-    fn leb128_round_trips() {
-        for value in [0, 1, 127, 128, 300, u32::MAX] {
-            let mut bytes = Vec::new();
-            push_leb128(&mut bytes, value);
-            assert_eq!(leb128_u32(&bytes), Some((value, &[][..])));
-        }
-        assert_eq!(leb128_u32(&[0xff, 0xff, 0xff, 0xff, 0x7f]), None);
     }
 }

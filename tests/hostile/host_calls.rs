@@ -480,3 +480,25 @@ fn a_text_module_with_a_byte_order_mark_gets_the_compile_hint() {
     let error = load_error(&outcome.registry, "hostile");
     assert!(error.contains("is WebAssembly text format"), "{error}");
 }
+
+#[test]
+fn invalid_utf8_cannot_grow_a_finding_past_its_caps() {
+    // 4 KiB of invalid UTF-8 as threat name and detail: each byte would decode to three.
+    let outcome = beside_good(
+        json!({}),
+        &scan_module(
+            "(memory.fill (i32.const 0) (i32.const 255) (i32.const 8192))
+             (call $report_finding (i32.const 0) (i32.const 4096) (i32.const 60) (i32.const 0) (i32.const 8192))
+             (i32.const 60)",
+        ),
+    );
+    for report in &outcome.reports {
+        let finding = report
+            .findings
+            .iter()
+            .find(|f| f.plugin == "Hostile")
+            .unwrap();
+        assert!(finding.threat.len() <= plugbox::findings::MAX_THREAT_NAME_BYTES);
+        assert!(finding.detail.len() <= plugbox::findings::MAX_DETAIL_BYTES);
+    }
+}

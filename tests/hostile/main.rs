@@ -117,7 +117,7 @@ hostile! {
         "\\00".repeat(4 << 20)))
         => Expect::Fails(Trap, Scan, "out of bounds memory access");
     second_memory: json!({}), module(1, &format!("(memory $two 1) {SCAN0}"))
-        => Expect::Load("multiple memories");
+        => Expect::Load("exceeds the limit of 1 memories");
     memory_fill_storm: budget(100), scan_module(
         "(drop (memory.grow (i32.const 200))) (loop $l (memory.fill (i32.const 0) (i32.const 7) (i32.const 13107200)) (br $l)) (i32.const 0)")
         => Expect::Fails(Timeout, Scan, "time budget of 100 ms");

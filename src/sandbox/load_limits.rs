@@ -1,0 +1,90 @@
+//! What loading a module may cost (CONTRACT §5: loading is budgeted too). Every function is
+//! compiled at load, before any fuel budget applies, so a hostile module could otherwise make
+//! the host spend seconds and gigabytes there. The bounds, and the measured worst cases under
+//! them, are in `abi/ABI.md` ("Load limits"); `examples/compile_bombs.rs` measures them.
+
+use wasmi::EnforcedLimits;
+
+use super::sections::sections;
+
+/// Most bytes of the sections wasmi compiles or keeps per item: everything but data and
+/// custom sections. Compiling costs up to about 67 bytes of host memory and 0.07 s per MiB
+/// of them, so this bounds a load to about 0.6 GiB and under a second. Data segments are
+/// copied once (about one byte per byte) and custom sections skipped, so those are bounded
+/// by the module file size alone ([`MAX_MODULE_BYTES`](crate::plugin::MAX_MODULE_BYTES)).
+pub const MAX_COMPILED_BYTES: usize = 8 * 1024 * 1024;
+/// Most imports a module may declare: each is linked again for every file scanned.
+pub const MAX_IMPORTS: usize = 1000;
+/// Most exports a module may declare: each is created again for every file scanned.
+pub const MAX_EXPORTS: usize = 1000;
+
+const CUSTOM_SECTION: u8 = 0;
+const DATA_SECTION: u8 = 11;
+
+/// The limits wasmi enforces while compiling: at most 10,000 functions, 1,000 globals, data
+/// segments and element segments, 100 tables, one memory, 32 parameters and results per
+/// function type, and 40 bytes of code per function on average. wasmi 2.0 offers this set or
+/// none; its values cannot be tuned.
+pub fn enforced() -> EnforcedLimits {
+    EnforcedLimits::strict()
+}
+
+/// Refuses a module whose sections to compile exceed [`MAX_COMPILED_BYTES`], before wasmi
+/// sees it. A module whose framing does not parse is left to validation.
+pub fn check_size(wasm: &[u8]) -> Result<(), String> {
+    let Some(sections) = sections(wasm) else {
+        return Ok(());
+    };
+    let compiled: usize = sections
+        .iter()
+        .filter(|s| s.id != CUSTOM_SECTION && s.id != DATA_SECTION)
+        .map(|s| s.whole.len())
+        .sum();
+    if compiled > MAX_COMPILED_BYTES {
+        return Err(format!(
+            "its sections to compile (all but data and custom sections) are {compiled} bytes; at most {MAX_COMPILED_BYTES} are accepted"
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a compiled module with more imports or exports than the limits.
+pub fn check_counts(module: &wasmi::Module) -> Result<(), String> {
+    let imports = module.imports().len();
+    if imports > MAX_IMPORTS {
+        return Err(format!(
+            "declares {imports} imports; at most {MAX_IMPORTS} are accepted"
+        ));
+    }
+    let exports = module.exports().count();
+    if exports > MAX_EXPORTS {
+        return Err(format!(
+            "declares {exports} exports; at most {MAX_EXPORTS} are accepted"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module binary of one section `id` with `size` bytes of contents (only framed).
+    fn one_section(id: u8, size: usize) -> Vec<u8> {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.push(id);
+        super::super::sections::push_leb128(&mut wasm, size as u32);
+        wasm.resize(wasm.len() + size, 0);
+        wasm
+    }
+
+    #[test]
+    fn data_and_custom_sections_do_not_count() {
+        for id in [0, 11] {
+            assert_eq!(check_size(&one_section(id, MAX_COMPILED_BYTES + 1)), Ok(()));
+        }
+        assert_eq!(check_size(&one_section(10, MAX_COMPILED_BYTES - 8)), Ok(()));
+        let error = check_size(&one_section(10, MAX_COMPILED_BYTES)).unwrap_err();
+        assert!(error.contains("at most 8388608 are accepted"), "{error}");
+    }
+}
