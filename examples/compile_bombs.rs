@@ -7,9 +7,10 @@
 //! Each case runs in a child process of this example, so that its peak resident memory is its
 //! own. "before" compiles with `wasmi::Module::new` on the engine configuration of
 //! `src/runtime.rs` without `EnforcedLimits`; "after" loads through the public API
-//! (`Registry::add_plugin`, after the `MAX_MODULE_BYTES` check `Registry::load_plugin` does
-//! on files), so it measures exactly what plugbox does; "scan" is then one scan of a 1-byte
-//! input (a fresh instance), and `--copies N` loads the module N times into one registry.
+//! (`Registry::add_plugin`, which applies every load limit, after the `MAX_MODULE_BYTES` file
+//! cap that `Registry::load_plugin` applies), so it measures exactly what plugbox does; "scan"
+//! is then one scan of a 1-byte input (a fresh instance), and `--copies N` loads the module N
+//! times into one registry.
 //!
 //! Peak is the growth of `VmHWM` over the resident size before loading; retained is what is
 //! still resident after it (an upper bound: the allocator may keep freed pages). A child is

@@ -1,7 +1,7 @@
 //! Compile-time bombs (security issue, item 9): modules that are costly to compile, each
 //! loaded beside a well-behaved plugin. Each is refused at load with an error naming the limit,
 //! or loads; either way the good plugin keeps its finding and loading ends in bounded time.
-//! LOAD_LIMITS.md has the bounds and their measured costs (`examples/compile_bombs.rs`).
+//! `abi/ABI.md` ("Load limits") has the bounds and their measured costs (`examples/compile_bombs.rs`).
 
 #[path = "common/mod.rs"]
 mod common;
