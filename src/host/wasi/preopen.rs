@@ -74,6 +74,16 @@ fn join(root: &Path, base: &Path, guest_path: &[u8]) -> Result<PathBuf, Errno> {
 mod tests {
     use super::*;
 
+    /// Paths that lead out of the `tree()` root.
+    const ESCAPES: [&[u8]; 6] = [
+        b"../secret",
+        b"sub/../../secret",
+        b"/etc/passwd",
+        b"out-link",
+        b"sub/root-link/etc/passwd",
+        b"sub/root-link",
+    ];
+
     fn tree() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("plugin");
@@ -112,14 +122,7 @@ mod tests {
     #[test]
     fn refuses_every_escape() {
         let (_dir, root) = tree();
-        for escape in [
-            &b"../secret"[..],
-            b"sub/../../secret",
-            b"/etc/passwd",
-            b"out-link",
-            b"sub/root-link/etc/passwd",
-            b"sub/root-link",
-        ] {
+        for escape in ESCAPES {
             assert_eq!(
                 resolve(&root, &root, escape),
                 Err(errno::NOTCAPABLE),
@@ -154,14 +157,7 @@ mod tests {
     #[test]
     fn open_refuses_escapes_and_special_files() {
         let (_dir, root) = tree();
-        for escape in [
-            &b"../secret"[..],
-            b"sub/../../secret",
-            b"/etc/passwd",
-            b"out-link",
-            b"sub/root-link/etc/passwd",
-            b"sub/root-link",
-        ] {
+        for escape in ESCAPES {
             assert_eq!(
                 open(&root, &root, escape, Want::FileOrDir).unwrap_err(),
                 errno::NOTCAPABLE,
