@@ -5,7 +5,7 @@
 
 use wasmi::EnforcedLimits;
 
-use super::sections::sections;
+use super::sections::{leb128_u32, sections};
 
 /// Most bytes of the sections wasmi compiles or keeps per item: everything but data and
 /// custom sections. Compiling costs up to about 67 bytes of host memory and 0.07 s per MiB
@@ -19,6 +19,7 @@ pub const MAX_IMPORTS: usize = 1000;
 pub const MAX_EXPORTS: usize = 1000;
 
 const CUSTOM_SECTION: u8 = 0;
+const CODE_SECTION: u8 = 10;
 const DATA_SECTION: u8 = 11;
 
 /// The limits wasmi enforces while compiling: at most 10,000 functions, 1,000 globals, data
@@ -32,6 +33,7 @@ pub fn enforced() -> EnforcedLimits {
 /// Refuses a module whose sections to compile exceed [`MAX_COMPILED_BYTES`], before wasmi
 /// sees it. A module whose framing does not parse is left to validation.
 pub fn check_size(wasm: &[u8]) -> Result<(), String> {
+    check_code_section_count(wasm)?;
     let Some(sections) = sections(wasm) else {
         return Ok(());
     };
@@ -44,6 +46,35 @@ pub fn check_size(wasm: &[u8]) -> Result<(), String> {
         return Err(format!(
             "its sections to compile (all but data and custom sections) are {compiled} bytes; at most {MAX_COMPILED_BYTES} are accepted"
         ));
+    }
+    Ok(())
+}
+
+/// wasmi 2.0 divides the code section's size by its function count before validating it, so a
+/// code section of 1,000 bytes or more that declares no function would panic in the host
+/// (found by the `module_bytes` fuzz target). Such a section is invalid anyway: refuse it
+/// first, looking at its header even when the section is cut short.
+fn check_code_section_count(wasm: &[u8]) -> Result<(), String> {
+    /// wasmi's `EnforcedLimits::strict()` checks the average from this section size on.
+    const AVERAGE_CHECKED_FROM: u32 = 1000;
+    let mut rest = wasm.get(8..).unwrap_or_default();
+    while let Some((&id, after_id)) = rest.split_first() {
+        let Some((size, body)) = leb128_u32(after_id) else {
+            return Ok(());
+        };
+        if id == CODE_SECTION {
+            let count = leb128_u32(body).map(|(count, _)| count);
+            if count == Some(0) && size >= AVERAGE_CHECKED_FROM {
+                return Err(format!(
+                    "its code section is {size} bytes but declares no function bodies"
+                ));
+            }
+            return Ok(());
+        }
+        match body.get(size as usize..) {
+            Some(next) => rest = next,
+            None => return Ok(()),
+        }
     }
     Ok(())
 }
@@ -79,12 +110,28 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_code_section_of_1000_bytes_is_refused_before_wasmi_divides_by_zero() {
+        // The module_bytes fuzz target's find: a code section cut short, declaring 229,375
+        // bytes and no function.
+        let crash = b"\0asm\x01\0\0\0\x0a\xff\xff\x0d\0\0\0\0\0\0\0\xff\xff\xff\xff";
+        let error = check_size(crash).unwrap_err();
+        assert!(error.contains("declares no function bodies"), "{error}");
+        assert!(check_size(&one_section(10, 999)).is_ok());
+        assert!(check_size(&one_section(10, 1000)).is_err());
+        let engine = crate::runtime::engine();
+        assert!(
+            wasmi::Module::new(&engine, &one_section(10, 999)[..]).is_err(),
+            "below the threshold wasmi refuses it itself"
+        );
+    }
+
+    #[test]
     fn data_and_custom_sections_do_not_count() {
         for id in [0, 11] {
             assert_eq!(check_size(&one_section(id, MAX_COMPILED_BYTES + 1)), Ok(()));
         }
-        assert_eq!(check_size(&one_section(10, MAX_COMPILED_BYTES - 8)), Ok(()));
-        let error = check_size(&one_section(10, MAX_COMPILED_BYTES)).unwrap_err();
+        assert_eq!(check_size(&one_section(1, MAX_COMPILED_BYTES - 8)), Ok(()));
+        let error = check_size(&one_section(1, MAX_COMPILED_BYTES)).unwrap_err();
         assert!(error.contains("at most 8388608 are accepted"), "{error}");
     }
 }
