@@ -209,6 +209,27 @@ pub(crate) fn read_bounded(file: File, limit: u64) -> Result<Vec<u8>, ReadError>
     Ok(bytes)
 }
 
+/// Reads the file at `path` for scanning: a regular file only (a FIFO, a device or a
+/// directory is refused at once, without blocking, with an error saying what it is), opened
+/// once, and at most `limit` bytes (a larger file is an [`io::ErrorKind::FileTooLarge`]
+/// error). A host passes the largest memory cap of its plugins: a larger file fits none.
+///
+/// ```
+/// let data = plugbox::read_input("examples/samples/marked.txt".as_ref(), 1 << 20)?;
+/// assert!(!data.is_empty());
+/// let error = plugbox::read_input("examples".as_ref(), 1 << 20).unwrap_err();
+/// assert!(error.to_string().contains("is a directory"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn read_input(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    read_regular(path, limit).map_err(|error| match error {
+        ReadError::Io(error) => error,
+        too_large @ ReadError::TooLarge { .. } => {
+            io::Error::new(io::ErrorKind::FileTooLarge, too_large.to_string())
+        }
+    })
+}
+
 /// What [`open_confined`] may open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Want {

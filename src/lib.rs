@@ -36,6 +36,7 @@ mod runtime;
 pub mod sandbox;
 
 pub use error::{LoadError, LoadFailure};
+pub use files::read_input;
 pub use findings::{
     CallCost, Dropped, Failure, FailureKind, Finding, PluginRun, RunStatus, ScanReport, Stage,
 };

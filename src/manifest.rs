@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::files::ReadError;
+use crate::findings::is_unprintable;
 
 /// Largest `plugin.json` accepted. A manifest is a few hundred bytes; anything near this is hostile.
 pub const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
@@ -355,8 +356,9 @@ impl Fields<'_> {
         }
     }
 
-    /// A string of at most `max` bytes without control characters (but for tabs and line
-    /// breaks in [`Text::Paragraphs`]): manifest strings reach logs, terminals and findings.
+    /// A string of at most `max` bytes without control or invisible formatting characters (but
+    /// for tabs and line breaks in [`Text::Paragraphs`]): manifest strings reach logs,
+    /// terminals and findings, and a name must not pass for another.
     fn text(&self, field: &str, max: usize, shape: Text) -> Result<String, ManifestError> {
         let s = self.string(field)?;
         if s.len() > max {
@@ -369,10 +371,13 @@ impl Fields<'_> {
             ));
         }
         let allowed = |c: char| shape == Text::Paragraphs && matches!(c, '\n' | '\t' | '\r');
-        if let Some(c) = s.chars().find(|&c| c.is_control() && !allowed(c)) {
+        if let Some(c) = s.chars().find(|&c| is_unprintable(c) && !allowed(c)) {
             return Err(self.error(
                 field,
-                format!("contains the control character {c:?}; only printable text is accepted"),
+                format!(
+                    "contains the control or invisible character {}; only printable text is accepted",
+                    c.escape_unicode()
+                ),
             ));
         }
         Ok(s)

@@ -14,6 +14,7 @@ use crate::exports::Exports;
 use crate::files::{self, ConfineError, ReadError, Want};
 use crate::findings::{
     CallCost, Dropped, Failure, FailureKind, Finding, PluginRun, RunStatus, Stage, clamp_score,
+    printable,
 };
 use crate::host::{self, HostState};
 use crate::manifest::{Manifest, ManifestRules, SUPPORTED_PROTOCOLS};
@@ -201,7 +202,11 @@ impl Plugin {
             reason,
         };
         load_limits::check_size(wasm).map_err(over_limit)?;
-        let rewritten = start::rewrite(wasm);
+        let invalid = |reason| LoadError::Compile {
+            path: wasm_path.to_path_buf(),
+            reason,
+        };
+        let rewritten = start::rewrite(wasm).map_err(invalid)?;
         let module = Module::new(&runtime.engine, &rewritten.wasm[..]).map_err(|e| {
             let reason = e.to_string();
             match e.kind() {
@@ -213,6 +218,9 @@ impl Plugin {
             }
         })?;
         load_limits::check_counts(&module).map_err(over_limit)?;
+        if let Some(export) = &rewritten.start_export {
+            start::check_type(&module, export).map_err(invalid)?;
+        }
         host::check_imports(&module)?;
         let mut plugin = Plugin {
             start_export: rewritten.start_export,
@@ -237,7 +245,7 @@ impl Plugin {
             plugin
                 .guest_name
                 .as_ref()
-                .map(|n| format!(", reports itself as '{n}'"))
+                .map(|n| format!(", reports itself as '{}'", printable(n)))
                 .unwrap_or_default()
         );
         Ok(plugin)
@@ -531,7 +539,10 @@ fn check_binary(wasm: &[u8], path: &Path) -> Result<(), LoadError> {
 /// Logs what a manifest asks for that the host ignores or will not grant.
 fn warn_about(manifest: &Manifest, source: &str) {
     for key in manifest.unknown_keys() {
-        log::warn!("{source}: unknown key `{key}` ignored (a newer manifest format?)");
+        log::warn!(
+            "{}: unknown key `{key}` ignored (a newer manifest format?)",
+            printable(source)
+        );
     }
     if manifest.permissions().network {
         log::warn!(

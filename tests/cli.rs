@@ -381,7 +381,7 @@ fn plugin_chosen_text_cannot_drive_the_terminal() {
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains(
-            r"name\u{1b}[31m.bin: Evil\u{1b}[2J\u{1b}]0;owned\u{7} [score 90] by 'Ansi': line\rover"
+            r"name\u{1b}[31m.bin: Evil\u{1b}[2J\u{1b}]0;owned\u{7} [score 90] by 'Ansi': line\u{d}over"
         ),
         "{stdout}"
     );

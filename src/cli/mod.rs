@@ -102,13 +102,23 @@ fn scan(args: ScanArgs) -> u8 {
             dir.display()
         ));
     }
+    // A file larger than every plugin's memory cap fits none of them: it is not read.
+    let largest_cap = registry
+        .plugins()
+        .iter()
+        .map(|plugin| plugin.manifest().permissions().max_memory_bytes() as u64)
+        .max()
+        .unwrap_or(0);
     walk::walk(&args.paths, |entry| match entry {
-        walk::Entry::File(path) => match read_scanned(&path) {
+        walk::Entry::File(path) => match plugbox::read_input(&path, largest_cap) {
             Ok(data) => {
                 let shown = path.to_string_lossy();
                 let kind = file_type::detect(&data);
                 let report = registry.scan(&data, &shown, kind);
                 out.file(&shown, kind, &report);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::FileTooLarge => {
+                out.file_skipped(&path, &format!("{error}, the largest plugin memory cap"))
             }
             Err(error) => out.file_error(&path, &error),
         },
@@ -122,19 +132,4 @@ fn scan(args: ScanArgs) -> u8 {
     } else {
         CLEAN
     }
-}
-
-/// Reads a file to scan, checking the opened handle: a path swapped for a device after the
-/// walk looked at it is refused rather than read without end.
-fn read_scanned(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    let mut file = std::fs::File::open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    let mut data = Vec::new();
-    std::io::Read::read_to_end(&mut file, &mut data)?;
-    Ok(data)
 }

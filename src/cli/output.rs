@@ -1,6 +1,6 @@
 //! What `plugbox scan` prints: findings on stdout, problems on stderr; or, with `--json`, one
 //! JSON object per line on stdout, each with a `type` (`load_error`, `load_skipped`,
-//! `load_findings`, `file`, `file_error`, `summary`). Field names are stable.
+//! `load_findings`, `file`, `file_skipped`, `file_error`, `summary`). Field names are stable.
 //!
 //! Human output escapes control characters (plugins choose threat names, details and failure
 //! messages, and anyone chooses file names): a plugin cannot move the cursor, recolour or
@@ -123,6 +123,24 @@ impl Output {
             }));
         } else {
             eprintln!("plugbox: note: {}", printable(&skip.to_string()));
+        }
+    }
+
+    /// A file no plugin can take (larger than every memory cap): a warning, as when one plugin
+    /// skips a file.
+    pub fn file_skipped(&mut self, path: &Path, reason: &str) {
+        if self.json {
+            self.line(json!({
+                "type": "file_skipped",
+                "path": path.to_string_lossy(),
+                "reason": reason,
+            }));
+        } else {
+            eprintln!(
+                "plugbox: warning: {} not scanned: {}",
+                printable(&path.to_string_lossy()),
+                printable(reason)
+            );
         }
     }
 

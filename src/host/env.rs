@@ -75,6 +75,7 @@ fn report_finding(
     detail_ptr: i32,
     detail_len: i32,
 ) -> Result<(), wasmi::Error> {
+    caller.data().check_deadline()?;
     let (mem, state) = memory(&caller)?.data_and_store_mut(&mut caller);
     let (threat, name_cut) = guest_memory::read_str(
         mem,
@@ -90,8 +91,8 @@ fn report_finding(
         MAX_DETAIL_BYTES,
         "report_finding detail",
     )?;
-    state.dropped.threat_name_bytes += name_cut;
-    state.dropped.detail_bytes += detail_cut;
+    state.dropped.threat_name_bytes = state.dropped.threat_name_bytes.saturating_add(name_cut);
+    state.dropped.detail_bytes = state.dropped.detail_bytes.saturating_add(detail_cut);
     state.record_finding(threat, score, detail);
     Ok(())
 }
@@ -102,6 +103,7 @@ fn log_message(
     msg_ptr: i32,
     msg_len: i32,
 ) -> Result<(), wasmi::Error> {
+    caller.data().check_deadline()?;
     let (mem, state) = memory(&caller)?.data_and_store_mut(&mut caller);
     let range = guest_memory::range(mem.len(), msg_ptr, msg_len, "log_message message")?;
     state.log(log_level(level), &mem[range]);
@@ -117,6 +119,7 @@ fn abort(
     line: i32,
     column: i32,
 ) -> Result<(), wasmi::Error> {
+    caller.data().check_deadline()?;
     let (mem, _) = memory(&caller)?.data_and_store_mut(&mut caller);
     let message = assemblyscript_string(mem, msg_ptr, "abort message")?;
     let file = assemblyscript_string(mem, file_ptr, "abort file name")?;
@@ -183,6 +186,7 @@ fn copy_out(
     what: &str,
     value: fn(&HostState) -> &str,
 ) -> Result<i32, wasmi::Error> {
+    caller.data().check_deadline()?;
     let (mem, state) = memory(&caller)?.data_and_store_mut(&mut caller);
     guest_memory::write_truncated(mem, buf_ptr, buf_len, value(state).as_bytes(), what)
 }

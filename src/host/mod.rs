@@ -83,7 +83,7 @@ impl HostState {
 
     fn record_finding(&mut self, threat: String, score: i32, detail: String) {
         if self.findings.len() >= MAX_FINDINGS_PER_SCAN {
-            self.dropped.findings += 1;
+            self.dropped.findings = self.dropped.findings.saturating_add(1);
             return;
         }
         self.findings.push(Finding {
@@ -109,15 +109,18 @@ impl HostState {
     /// (messages, and bytes including the prefix); what does not fit is counted in `dropped`.
     pub(crate) fn log(&mut self, level: log::Level, message: &[u8]) {
         if self.log_exhausted() {
-            self.dropped.log_messages += 1;
-            self.dropped.log_bytes += message.len() as u64;
+            self.dropped.log_messages = self.dropped.log_messages.saturating_add(1);
+            self.dropped.log_bytes = self.dropped.log_bytes.saturating_add(message.len() as u64);
             return;
         }
         let room = MAX_LOG_BYTES_PER_SCAN - self.log_bytes - self.log_prefix_bytes();
         let keep = message.len().min(MAX_LOG_MESSAGE_BYTES).min(room);
         self.log_messages += 1;
         self.log_bytes += self.log_prefix_bytes() + keep;
-        self.dropped.log_bytes += (message.len() - keep) as u64;
+        self.dropped.log_bytes = self
+            .dropped
+            .log_bytes
+            .saturating_add((message.len() - keep) as u64);
         // Control characters are escaped: log lines end up on terminals.
         log::log!(
             target: &self.log_target,

@@ -50,26 +50,24 @@ pub fn check_size(wasm: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// wasmi 2.0 divides the code section's size by its function count before validating it, so a
-/// code section of 1,000 bytes or more that declares no function would panic in the host
-/// (found by the `module_bytes` fuzz target). Such a section is invalid anyway: refuse it
-/// first, looking at its header even when the section is cut short.
+/// wasmi 2.0 divides a code section's size by its function count before validating it, so a
+/// code section of 1,000 bytes or more that declares no function panics in the host (found by
+/// the `module_bytes` fuzz target). A code section with bytes after a zero count is invalid
+/// anyway: refuse it first, looking at every section header, even of a section cut short.
 fn check_code_section_count(wasm: &[u8]) -> Result<(), String> {
-    /// wasmi's `EnforcedLimits::strict()` checks the average from this section size on.
-    const AVERAGE_CHECKED_FROM: u32 = 1000;
     let mut rest = wasm.get(8..).unwrap_or_default();
     while let Some((&id, after_id)) = rest.split_first() {
         let Some((size, body)) = leb128_u32(after_id) else {
             return Ok(());
         };
-        if id == CODE_SECTION {
-            let count = leb128_u32(body).map(|(count, _)| count);
-            if count == Some(0) && size >= AVERAGE_CHECKED_FROM {
+        // Every code section: wasmi divides before it refuses a second one.
+        if let (CODE_SECTION, Some((0, after_count))) = (id, leb128_u32(body)) {
+            let count_len = body.len() - after_count.len();
+            if size as usize > count_len {
                 return Err(format!(
                     "its code section is {size} bytes but declares no function bodies"
                 ));
             }
-            return Ok(());
         }
         match body.get(size as usize..) {
             Some(next) => rest = next,
@@ -116,13 +114,16 @@ mod tests {
         let crash = b"\0asm\x01\0\0\0\x0a\xff\xff\x0d\0\0\0\0\0\0\0\xff\xff\xff\xff";
         let error = check_size(crash).unwrap_err();
         assert!(error.contains("declares no function bodies"), "{error}");
-        assert!(check_size(&one_section(10, 999)).is_ok());
-        assert!(check_size(&one_section(10, 1000)).is_err());
-        let engine = crate::runtime::engine();
         assert!(
-            wasmi::Module::new(&engine, &one_section(10, 999)[..]).is_err(),
-            "below the threshold wasmi refuses it itself"
+            check_size(&one_section(10, 1)).is_ok(),
+            "an empty code section is valid"
         );
+        assert!(check_size(&one_section(10, 2)).is_err());
+        assert!(check_size(&one_section(10, 1000)).is_err());
+        // A second code section is checked too.
+        let mut second = one_section(10, 1);
+        second.extend_from_slice(&one_section(10, 1000)[8..]);
+        assert!(check_size(&second).is_err());
     }
 
     #[test]

@@ -58,17 +58,18 @@ impl<'r> Sandbox<'r> {
         start_export: Option<&str>,
     ) -> Result<(), Failure> {
         let deadline = self.deadline();
-        // Instantiation itself runs no guest code (the start function was moved out), but
-        // host functions must never see a stale deadline.
+        // Instantiation runs no guest code: the start function was moved out at load. With
+        // no fuel, any guest code that did run here would trap at once instead of running
+        // without a deadline.
         self.begin_call(deadline);
-        self.set_fuel(u64::MAX);
+        self.set_fuel(0);
         let started = Instant::now();
         let result = self
             .runtime
             .linker
             .instantiate_and_start(&mut self.store, module);
         self.cost.add(CallCost {
-            fuel: u64::MAX - self.store.get_fuel().unwrap_or(u64::MAX),
+            fuel: 0,
             micros: started.elapsed().as_micros() as u64,
         });
         let instance =
@@ -93,9 +94,11 @@ impl<'r> Sandbox<'r> {
         deadline: Deadline,
     ) -> Result<R, Failure> {
         let (instance, _) = self.instance.expect("calls follow instantiation");
+        // Signatures were checked at load; a mismatch here is still the plugin's failure,
+        // never a host panic.
         let func = instance
             .get_typed_func::<P, R>(&self.store, name)
-            .expect("export signatures were checked at load");
+            .map_err(|e| Failure::new(FailureKind::Abi, stage, format!("export `{name}`: {e}")))?;
         self.begin_call(deadline);
         let (result, cost) = budget::call(&mut self.store, &func, params, deadline);
         host::wasi::flush_stdio(self.store.data_mut());

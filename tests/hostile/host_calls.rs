@@ -188,31 +188,25 @@ fn fd_write_of_400_iovecs_of_16_mib_reads_only_the_log_volume() {
 
 #[test]
 fn random_get_over_a_large_memory_stops_at_the_deadline() {
-    // 512 MiB of randomness in one call takes the host over a second: the call ends at its
-    // deadline instead. Instantiating (zeroing) 512 MiB is timed apart, by a twin plugin.
-    let with_scan = |scan_body: &str| {
-        wasi_module(
-            &["random_get"],
-            8193,
-            &format!(r#"(func (export "scan") (param i32 i32) (result i32) {scan_body})"#),
-        )
-    };
-    let limits = json!({"permissions": {"max_exec_ms": 50, "max_memory_mb": 600}});
-    let outcome = beside_good(
-        limits.clone(),
-        &with_scan("(call $random_get (i32.const 0) (i32.const 536870912))"),
+    // 64 MiB of randomness per call, in a loop: each call alone takes the host about 200 ms,
+    // and the loop costs the guest almost no fuel. The calls stop at the deadline instead.
+    let wat = wasi_module(
+        &["random_get"],
+        1025,
+        r#"(func (export "scan") (param i32 i32) (result i32)
+    (loop $l (drop (call $random_get (i32.const 0) (i32.const 67108864))) (br $l))
+    (i32.const 0))"#,
     );
-    let twin = beside_good(limits, &with_scan("(i32.const 0)"));
-    for ((run, time), twin_time) in outcome.hostile_runs().zip(&outcome.runs).zip(&twin.runs) {
+    let outcome = beside_good(
+        json!({"permissions": {"max_exec_ms": 50, "max_memory_mb": 80}}),
+        &wat,
+    );
+    for (run, time) in outcome.hostile_runs().zip(&outcome.runs) {
         let failure = run.failure().unwrap_or_else(|| panic!("{run:?}"));
         assert_eq!((failure.kind, failure.stage), (Timeout, Scan), "{failure}");
-        let call = time.saturating_sub(*twin_time);
-        assert_within_budget(call, millis(50), "random_get of 512 MiB");
+        assert_within_budget(*time, millis(50), "a loop of random_get over 64 MiB");
     }
-    eprintln!(
-        "random_get of 512 MiB: runs took {:?}, twin runs {:?}",
-        outcome.runs, twin.runs
-    );
+    eprintln!("random_get loop under 50 ms: runs took {:?}", outcome.runs);
 }
 
 #[test]
@@ -357,7 +351,15 @@ fn a_huge_or_unprintable_plugin_name_is_refused() {
             "N".repeat(500_000),
             "is 500000 bytes long; at most 128 bytes",
         ),
-        ("Evil\u{1b}[2J".to_owned(), "contains the control character"),
+        (
+            "Evil\u{1b}[2J".to_owned(),
+            "contains the control or invisible character \\u{1b}",
+        ),
+        // Would pass for the well-behaved plugin's name.
+        (
+            "Good\u{200b}".to_owned(),
+            "contains the control or invisible character \\u{200b}",
+        ),
     ] {
         let plugins = Plugins::new();
         plugins.add("hostile", &name, json!({}), MARKER_WAT);
@@ -501,4 +503,47 @@ fn invalid_utf8_cannot_grow_a_finding_past_its_caps() {
         assert!(finding.threat.len() <= plugbox::findings::MAX_THREAT_NAME_BYTES);
         assert!(finding.detail.len() <= plugbox::findings::MAX_DETAIL_BYTES);
     }
+}
+
+#[test]
+fn a_start_function_of_the_wrong_type_is_refused_at_load() {
+    // Validation checks a start function's type in the start section; once it is moved into
+    // an export, the host checks it. `wat` checks no types.
+    for start in [
+        "(func $s (param i32)) (start $s)",
+        "(func $s (result i32) (i32.const 1)) (start $s)",
+    ] {
+        let outcome = beside_good(json!({}), &module(1, &format!("{start} {SCAN0}")));
+        let error = load_error(&outcome.registry, "hostile");
+        assert!(
+            error.contains("a start function takes and returns nothing"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn a_loop_of_cheap_host_calls_ends_at_the_deadline() {
+    // Each call costs the guest a few fuel and the host 4096 descriptor lookups: fuel alone
+    // would let it run for seconds; the deadline check on entry of every host call does not.
+    let wat = wasi_module(
+        &["poll_oneoff"],
+        8,
+        r#"(func (export "scan") (param i32 i32) (result i32) (local $i i32)
+    (loop $subs
+      (i32.store8 (i32.add (i32.mul (local.get $i) (i32.const 48)) (i32.const 8)) (i32.const 1))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $subs (i32.lt_u (local.get $i) (i32.const 4096))))
+    (loop $poll
+      (drop (call $poll_oneoff (i32.const 0) (i32.const 200000) (i32.const 4096) (i32.const 400000)))
+      (br $poll))
+    (i32.const 0))"#,
+    );
+    let outcome = beside_good(budget(50), &wat);
+    for (run, time) in outcome.hostile_runs().zip(&outcome.runs) {
+        let failure = run.failure().unwrap_or_else(|| panic!("{run:?}"));
+        assert_eq!((failure.kind, failure.stage), (Timeout, Scan), "{failure}");
+        assert_within_budget(*time, millis(50), "a loop of poll_oneoff calls");
+    }
+    eprintln!("poll_oneoff loop under 50 ms: runs took {:?}", outcome.runs);
 }

@@ -111,6 +111,7 @@ fn with(
     caller: &mut Caller<'_, HostState>,
     body: impl FnOnce(&mut Mem<'_>, &mut HostState) -> Outcome,
 ) -> Result<i32, wasmi::Error> {
+    caller.data().check_deadline()?;
     let started = Instant::now();
     let (bytes, state) = memory(caller)?.data_and_store_mut(caller);
     let outcome = body(&mut Mem(bytes), state);
@@ -361,12 +362,19 @@ fn environ_sizes_get(caller: Ctx<'_>, count: i32, size: i32) -> Ret {
     empty_sizes(caller, count, size, "environ_sizes_get")
 }
 
-fn args_get(_: Ctx<'_>, _argv: i32, _buf: i32) -> Ret {
-    Ok(i32::from(errno::SUCCESS))
+fn args_get(caller: Ctx<'_>, _argv: i32, _buf: i32) -> Ret {
+    answer(&caller, errno::SUCCESS)
 }
 
-fn environ_get(_: Ctx<'_>, _environ: i32, _buf: i32) -> Ret {
-    Ok(i32::from(errno::SUCCESS))
+fn environ_get(caller: Ctx<'_>, _environ: i32, _buf: i32) -> Ret {
+    answer(&caller, errno::SUCCESS)
+}
+
+/// `errno` for a call that touches nothing, unless the deadline has passed: even the
+/// cheapest host call ends a call that is out of time.
+fn answer(caller: &Ctx<'_>, errno: Errno) -> Ret {
+    caller.data().check_deadline()?;
+    Ok(i32::from(errno))
 }
 
 const CLOCK_REALTIME: i32 = 0;
@@ -436,12 +444,12 @@ fn proc_exit(_: Ctx<'_>, code: i32) -> Result<(), wasmi::Error> {
     Err(wasmi::Error::i32_exit(code))
 }
 
-fn proc_raise(_: Ctx<'_>, _signal: i32) -> Ret {
-    Ok(i32::from(errno::NOSYS))
+fn proc_raise(caller: Ctx<'_>, _signal: i32) -> Ret {
+    answer(&caller, errno::NOSYS)
 }
 
-fn sched_yield(_: Ctx<'_>) -> Ret {
-    Ok(i32::from(errno::SUCCESS))
+fn sched_yield(caller: Ctx<'_>) -> Ret {
+    answer(&caller, errno::SUCCESS)
 }
 
 // ---- poll_oneoff ----
@@ -827,11 +835,14 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, count: i32, nwritten: i32) 
 fn write_lines(state: &mut HostState, stream: Stream, bytes: &[u8]) -> Result<(), wasmi::Error> {
     let mut at = 0;
     while at < bytes.len() {
+        state.check_deadline()?;
         if state.log_exhausted() {
-            state.dropped.log_bytes += (bytes.len() - at) as u64;
+            state.dropped.log_bytes = state
+                .dropped
+                .log_bytes
+                .saturating_add((bytes.len() - at) as u64);
             return Ok(());
         }
-        state.check_deadline()?;
         let line = &mut state.wasi.lines[stream as usize];
         let room = MAX_LOG_MESSAGE_BYTES - line.len();
         let window = &bytes[at..bytes.len().min(at + room)];
@@ -901,7 +912,8 @@ fn fd_tell(mut caller: Ctx<'_>, fd: i32, offset: i32) -> Ret {
 
 const DIRENT_HEADER: usize = 24;
 /// Most entries a directory listing shows; the rest of a larger directory is not listed.
-/// With names of at most 255 bytes (NAME_MAX), a listing holds at most about 300 KiB.
+/// With names of at most 255 bytes (NAME_MAX), three times that once decoded as lossy UTF-8,
+/// a listing holds at most about 800 KiB.
 pub const MAX_DIR_ENTRIES: usize = 1024;
 
 /// A directory's entries, read once when a listing starts (cookie 0) and kept for the
