@@ -4,7 +4,7 @@
 //! not a time. So a call runs in slices of about [`SLICE`] of fuel each; when a slice runs
 //! out the call is suspended, the clock is read, and the call is either resumed with a new
 //! slice or abandoned as a timeout. Every piece of guest code runs this way, start functions
-//! included (see [`start`](super::start)), so a call overshoots its deadline by about one
+//! included (they are moved into an export at load), so a call overshoots its deadline by about one
 //! slice whatever the machine speed.
 //!
 //! How much fuel makes one slice is learnt per call, from that call's own slices, with the

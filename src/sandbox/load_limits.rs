@@ -26,13 +26,13 @@ const DATA_SECTION: u8 = 11;
 /// segments and element segments, 100 tables, one memory, 32 parameters and results per
 /// function type, and 40 bytes of code per function on average. wasmi 2.0 offers this set or
 /// none; its values cannot be tuned.
-pub fn enforced() -> EnforcedLimits {
+pub(crate) fn enforced() -> EnforcedLimits {
     EnforcedLimits::strict()
 }
 
 /// Refuses a module whose sections to compile exceed [`MAX_COMPILED_BYTES`], before wasmi
 /// sees it. A module whose framing does not parse is left to validation.
-pub fn check_size(wasm: &[u8]) -> Result<(), String> {
+pub(crate) fn check_size(wasm: &[u8]) -> Result<(), String> {
     check_code_section_count(wasm)?;
     let Some(sections) = sections(wasm) else {
         return Ok(());
@@ -78,7 +78,7 @@ fn check_code_section_count(wasm: &[u8]) -> Result<(), String> {
 }
 
 /// Refuses a compiled module with more imports or exports than the limits.
-pub fn check_counts(module: &wasmi::Module) -> Result<(), String> {
+pub(crate) fn check_counts(module: &wasmi::Module) -> Result<(), String> {
     let imports = module.imports().len();
     if imports > MAX_IMPORTS {
         return Err(format!(

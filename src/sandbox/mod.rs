@@ -7,7 +7,7 @@ pub mod guest_memory;
 pub mod limiter;
 pub mod load_limits;
 mod sections;
-pub mod start;
+pub(crate) mod start;
 
 use std::time::{Duration, Instant};
 
