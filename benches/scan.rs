@@ -79,12 +79,25 @@ fn main() {
         });
         let registry = load(&dir);
         assert_eq!(
-            registry.scan(&small, "bench", "unknown").findings.len(),
+            registry
+                .scan(
+                    plugbox::Input::new(&small)
+                        .path("bench")
+                        .file_type("unknown")
+                )
+                .findings
+                .len(),
             1,
             "{name}"
         );
         let scan = |data: &[u8]| {
-            black_box(registry.scan(black_box(data), "bench", "unknown"));
+            black_box(
+                registry.scan(
+                    plugbox::Input::new(black_box(data))
+                        .path("bench")
+                        .file_type("unknown"),
+                ),
+            );
         };
         let empty = measure(1000, || scan(b""));
         let four_k = measure(1000, || scan(&small));

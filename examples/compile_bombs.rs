@@ -21,8 +21,7 @@ use std::io::Read;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use plugbox::manifest::ManifestRules;
-use plugbox::{HostConfig, Manifest, Registry};
+use plugbox::{HostConfig, Registry};
 
 const MIB: usize = 1 << 20;
 
@@ -322,12 +321,8 @@ fn child(case: &str, size: usize, after: bool, copies: usize) -> ExitCode {
     let wasm = build(size);
     println!("BYTES\t{}", wasm.len());
     let mut registry = Registry::new(HostConfig::default());
-    let rules = ManifestRules { file_types: &[] };
-    let manifests: Vec<Manifest> = (0..copies)
-        .map(|i| {
-            let json = MANIFEST.replace("Bomb", &format!("Bomb{i}"));
-            Manifest::parse(json.as_bytes(), "bomb.json".as_ref(), rules).unwrap()
-        })
+    let manifests: Vec<String> = (0..copies)
+        .map(|i| MANIFEST.replace("Bomb", &format!("Bomb{i}")))
         .collect();
     let engine = unlimited_engine();
     // Forget the peak of building the module: from here on VmHWM is the load's.
@@ -339,15 +334,15 @@ fn child(case: &str, size: usize, after: bool, copies: usize) -> ExitCode {
         wasmi::Module::new(&engine, &wasm[..])
             .map(drop)
             .map_err(|e| e.to_string())
-    } else if wasm.len() as u64 > plugbox::plugin::MAX_MODULE_BYTES {
+    } else if wasm.len() as u64 > plugbox::limits::MAX_MODULE_BYTES {
         Err(format!(
             "over MAX_MODULE_BYTES ({})",
-            plugbox::plugin::MAX_MODULE_BYTES
+            plugbox::limits::MAX_MODULE_BYTES
         ))
     } else {
         manifests.into_iter().try_for_each(|manifest| {
             registry
-                .add_plugin(manifest, &wasm)
+                .add_plugin(manifest.as_bytes(), &wasm)
                 .map(drop)
                 .map_err(|e| e.to_string())
         })
@@ -359,7 +354,7 @@ fn child(case: &str, size: usize, after: bool, copies: usize) -> ExitCode {
     let scan = match (after, &result) {
         (true, Ok(())) => {
             let started = Instant::now();
-            registry.scan(b"x", "x", "unknown");
+            registry.scan(plugbox::Input::new(b"x").path("x").file_type("unknown"));
             format!("{:.2}", started.elapsed().as_secs_f64())
         }
         _ => "-".to_string(),

@@ -81,7 +81,11 @@ fn main() -> ExitCode {
     let mut findings = 0u64;
     let mut failures = std::collections::BTreeMap::<String, u64>::new();
     let mut run = |i: usize| {
-        let report = registry.scan(files[i % files.len()], "soak", "unknown");
+        let report = registry.scan(
+            plugbox::Input::new(files[i % files.len()])
+                .path("soak")
+                .file_type("unknown"),
+        );
         findings += report.findings.len() as u64;
         for r in &report.runs {
             if let RunStatus::Failed(failure) = &r.status {

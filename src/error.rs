@@ -2,13 +2,14 @@
 //! wrong and why; the registry adds the plugin directory.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::findings::Failure;
 use crate::manifest::ManifestError;
 
 /// Why a plugin could not be loaded (or was skipped on purpose, see [`LoadError::is_skip`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum LoadError {
     /// `plugin.json` is missing, unreadable or breaks a rule.
@@ -43,8 +44,8 @@ pub enum LoadError {
     Read {
         /// The module file.
         path: PathBuf,
-        /// The I/O error.
-        error: std::io::Error,
+        /// The I/O error (shared, so that load errors can be cloned).
+        error: Arc<std::io::Error>,
     },
     /// The module is in the WebAssembly text format.
     TextFormat {
@@ -71,6 +72,8 @@ pub enum LoadError {
         import: String,
         /// Its declared type.
         ty: String,
+        /// The imports the host provides, as a list for the message.
+        provided: String,
     },
     /// The module imports a host function with the wrong signature.
     ImportSignature {
@@ -171,13 +174,13 @@ impl fmt::Display for LoadError {
             LoadError::LoadLimit { path, reason } => {
                 write!(f, "{}: exceeds plugbox's load limits: {reason}", path.display())
             }
-            LoadError::UnknownImport { import, ty } => write!(
+            LoadError::UnknownImport {
+                import,
+                ty,
+                provided,
+            } => write!(
                 f,
-                "imports `{import}` ({ty}), which this host does not provide; provided: {}",
-                crate::host::provided_imports()
-                    .map(|p| format!("{}.{}", p.module, p.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "imports `{import}` ({ty}), which this host does not provide; provided: {provided}"
             ),
             LoadError::ImportSignature {
                 import,
@@ -214,26 +217,69 @@ impl fmt::Display for LoadError {
     }
 }
 
+// `Display` already includes the inner errors' text, so `source` adds none: error chains
+// would print it twice.
 impl std::error::Error for LoadError {}
 
-/// A plugin directory that did not load, and why.
-#[derive(Debug)]
+/// A plugin directory that did not load, and why: what [`Registry::failures`] and
+/// [`Registry::skipped`] list, and what loading one plugin returns on failure. `Display`
+/// names the directory, the plugin when known, and the reason. Cheap to clone.
+///
+/// [`Registry::failures`]: crate::Registry::failures
+/// [`Registry::skipped`]: crate::Registry::skipped
+///
+/// ```
+/// use plugbox::{HostConfig, LoadError, Registry};
+///
+/// let mut registry = Registry::new(HostConfig::default());
+/// let failure = registry.load_plugin("no/such/plugin".as_ref()).unwrap_err();
+/// assert_eq!(failure.dir(), std::path::Path::new("no/such/plugin"));
+/// assert_eq!(failure.plugin(), None); // the manifest could not be read
+/// assert!(matches!(failure.error(), LoadError::Manifest(_)));
+/// ```
+#[derive(Debug, Clone)]
 pub struct LoadFailure {
-    /// The plugin directory.
-    pub dir: PathBuf,
+    inner: Arc<(PathBuf, Option<String>, LoadError)>,
+}
+
+impl LoadFailure {
+    pub(crate) fn new(dir: PathBuf, plugin: Option<String>, error: LoadError) -> Self {
+        Self {
+            inner: Arc::new((dir, plugin, error)),
+        }
+    }
+
+    /// The plugin directory (`<memory>` for a plugin loaded from bytes).
+    pub fn dir(&self) -> &Path {
+        &self.inner.0
+    }
+
     /// The manifest name, when the manifest was read far enough to know it.
-    pub plugin: Option<String>,
+    pub fn plugin(&self) -> Option<&str> {
+        self.inner.1.as_deref()
+    }
+
     /// Why.
-    pub error: LoadError,
+    pub fn error(&self) -> &LoadError {
+        &self.inner.2
+    }
+
+    /// Whether the plugin was skipped on purpose ([`LoadError::is_skip`]) rather than broken.
+    pub fn is_skip(&self) -> bool {
+        self.error().is_skip()
+    }
 }
 
 impl fmt::Display for LoadFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.plugin, &self.error) {
+        let dir = self.dir().display();
+        match (self.plugin(), self.error()) {
             // Manifest errors already name the file inside the directory.
             (_, LoadError::Manifest(e)) => write!(f, "{e}"),
-            (Some(name), error) => write!(f, "{} (plugin '{name}'): {error}", self.dir.display()),
-            (None, error) => write!(f, "{}: {error}", self.dir.display()),
+            (Some(name), error) => write!(f, "{dir} (plugin '{name}'): {error}"),
+            (None, error) => write!(f, "{dir}: {error}"),
         }
     }
 }
+
+impl std::error::Error for LoadFailure {}

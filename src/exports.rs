@@ -72,7 +72,7 @@ const MEMORY: &str = "a 32-bit linear memory";
 
 /// Which optional exports a checked module has.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Exports {
+pub(crate) struct Exports {
     /// `scan` (always true once checked)
     pub scan: bool,
     /// `on_load`
@@ -89,7 +89,7 @@ pub struct Exports {
 
 impl Exports {
     /// Checks `module`'s exports against the ABI.
-    pub fn check(module: &Module) -> Result<Self, LoadError> {
+    pub(crate) fn check(module: &Module) -> Result<Self, LoadError> {
         match module.get_export("memory") {
             Some(ExternType::Memory(ty)) if !ty.is_64() => {}
             Some(other) => {

@@ -1,65 +1,17 @@
 //! What a scan produces: findings, and one outcome per plugin that was called
-//! (CONTRACT §3 scores, §4 per-scan caps, §5 failure reporting).
+//! (CONTRACT §3 scores, §5 failure reporting). The per-scan caps of §4 are in
+//! [`limits`](crate::limits) and enforced in `host/output.rs`.
 
-use std::borrow::Cow;
-
-pub use crate::sandbox::budget::CallCost;
-
-/// Longest threat name kept, in bytes; the rest is cut and counted in [`Dropped`].
-pub const MAX_THREAT_NAME_BYTES: usize = 256;
-/// Longest finding detail kept, in bytes.
-pub const MAX_DETAIL_BYTES: usize = 4096;
-/// Most findings one plugin may report for one file.
-pub const MAX_FINDINGS_PER_SCAN: usize = 1000;
-/// Longest log message kept, in bytes.
-pub const MAX_LOG_MESSAGE_BYTES: usize = 4096;
-/// Most log bytes one plugin may emit for one file (or at load), each message's
-/// `[plugin] ` prefix included.
-pub const MAX_LOG_BYTES_PER_SCAN: usize = 64 * 1024;
-/// Most log messages one plugin may emit for one file (or at load), empty ones included.
-pub const MAX_LOG_MESSAGES_PER_SCAN: usize = 1024;
-/// Highest threat score; scores are clamped to `0..=MAX_SCORE`.
-pub const MAX_SCORE: u32 = 100;
+use crate::limits::MAX_SCORE;
 
 /// Clamps a guest-supplied score to `0..=100`.
-pub fn clamp_score(score: i32) -> u32 {
+pub(crate) fn clamp_score(score: i32) -> u32 {
     score.clamp(0, MAX_SCORE as i32) as u32
-}
-
-/// `text` with control and invisible formatting characters escaped (`\u{1b}`, `\u{202e}`), for showing plugin-chosen text
-/// (threat names, details, failure messages) on a terminal: a plugin must not be able to
-/// move the cursor, recolour or clear the screen of whoever reads its findings.
-///
-/// ```
-/// assert_eq!(plugbox::findings::printable("Trojan\x1b[2J"), "Trojan\\u{1b}[2J");
-/// assert_eq!(plugbox::findings::printable("Good\u{200b}"), "Good\\u{200b}");
-/// ```
-pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unprintable) {
-        return Cow::Borrowed(text);
-    }
-    let mut escaped = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_unprintable(c) {
-            escaped.extend(c.escape_unicode());
-        } else {
-            escaped.push(c);
-        }
-    }
-    Cow::Owned(escaped)
-}
-
-/// Control characters, and the invisible formatting characters that can make text read other
-/// than it is (bidirectional overrides, zero-width characters).
-pub(crate) fn is_unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 /// One threat reported by a plugin (or synthesized from its score).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Finding {
     /// The manifest name of the plugin that reported it.
@@ -73,8 +25,29 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding, for hosts that add their own to a report (e.g. a file no plugin could
+    /// scan). The score is clamped to [`MAX_SCORE`].
+    ///
+    /// ```
+    /// let finding = plugbox::Finding::new("host", "Heuristics.Limits.Exceeded", 60, "too large");
+    /// assert_eq!(finding.score, 60);
+    /// ```
+    pub fn new(
+        plugin: impl Into<String>,
+        threat: impl Into<String>,
+        score: u32,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            plugin: plugin.into(),
+            threat: threat.into(),
+            score: score.min(MAX_SCORE),
+            detail: detail.into(),
+        }
+    }
+
     /// The finding made when a plugin returns a non-zero score without reporting anything.
-    pub fn synthesized(plugin: &str, score: u32) -> Self {
+    pub(crate) fn synthesized(plugin: &str, score: u32) -> Self {
         Self {
             plugin: plugin.to_owned(),
             threat: format!("Plugin.{plugin}"),
@@ -86,13 +59,14 @@ impl Finding {
 
 /// What the per-scan caps cut from one plugin's output. All zero in the normal case.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Dropped {
-    /// Findings beyond [`MAX_FINDINGS_PER_SCAN`].
+    /// Findings beyond [`MAX_FINDINGS_PER_SCAN`](crate::limits::MAX_FINDINGS_PER_SCAN).
     pub findings: u64,
-    /// Threat-name bytes beyond [`MAX_THREAT_NAME_BYTES`].
+    /// Threat-name bytes beyond [`MAX_THREAT_NAME_BYTES`](crate::limits::MAX_THREAT_NAME_BYTES).
     pub threat_name_bytes: u64,
-    /// Detail bytes beyond [`MAX_DETAIL_BYTES`].
+    /// Detail bytes beyond [`MAX_DETAIL_BYTES`](crate::limits::MAX_DETAIL_BYTES).
     pub detail_bytes: u64,
     /// Log messages dropped whole because the scan's log caps were used up. Once they are,
     /// WASI stdout/stderr output is counted in bytes only, not split into lines.
@@ -108,8 +82,28 @@ impl Dropped {
     }
 }
 
+/// What calls into a plugin cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct CallCost {
+    /// Fuel consumed: about one unit per WebAssembly instruction.
+    pub fuel: u64,
+    /// Wall-clock time, in microseconds.
+    pub micros: u64,
+}
+
+impl CallCost {
+    /// Adds another call's cost to this one.
+    pub(crate) fn add(&mut self, other: CallCost) {
+        self.fuel = self.fuel.saturating_add(other.fuel);
+        self.micros = self.micros.saturating_add(other.micros);
+    }
+}
+
 /// The step of a plugin's life during which something went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Stage {
@@ -142,6 +136,7 @@ impl std::fmt::Display for Stage {
 
 /// Kinds of failure of a call into a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum FailureKind {
@@ -156,10 +151,13 @@ pub enum FailureKind {
     Abi,
     /// The guest called WASI `proc_exit` with a non-zero code (`exit_code`).
     Exit,
+    /// The host cancelled the scan ([`CancelHandle`](crate::CancelHandle)).
+    Cancelled,
 }
 
 /// A failed call into a plugin, with the stage and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Failure {
     /// What kind of failure.
@@ -175,7 +173,7 @@ pub struct Failure {
 
 impl Failure {
     /// A failure of `kind` during `stage`.
-    pub fn new(kind: FailureKind, stage: Stage, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: FailureKind, stage: Stage, reason: impl Into<String>) -> Self {
         Self {
             kind,
             stage,
@@ -193,6 +191,7 @@ impl std::fmt::Display for Failure {
 
 /// How one plugin's run on one file ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(tag = "status", rename_all = "snake_case"))]
 pub enum RunStatus {
@@ -212,6 +211,7 @@ pub enum RunStatus {
 
 /// One plugin's run on one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct PluginRun {
     /// The plugin's manifest name.
@@ -236,10 +236,45 @@ impl PluginRun {
             _ => None,
         }
     }
+
+    /// The score `scan` returned, if the run succeeded.
+    pub fn score(&self) -> Option<u32> {
+        match self.status {
+            RunStatus::Ok { score } => Some(score),
+            _ => None,
+        }
+    }
+
+    /// Why the plugin was not called, if it was skipped.
+    pub fn skip_reason(&self) -> Option<&str> {
+        match &self.status {
+            RunStatus::Skipped { reason } => Some(reason),
+            _ => None,
+        }
+    }
 }
 
 /// Everything the plugins said about one input.
+///
+/// ```
+/// # use plugbox::{HostConfig, Input, Registry};
+/// # let mut registry = Registry::new(HostConfig::default());
+/// # registry.load_dir("examples/plugins".as_ref())?;
+/// let report = registry.scan(Input::new(b"MALICIOUS_MARKER").path("upload.bin"));
+/// for finding in &report.findings {
+///     println!("{}: {} ({})", finding.plugin, finding.threat, finding.score);
+/// }
+/// for (plugin, failure) in report.failures() {
+///     eprintln!("{plugin} failed: {failure}");
+/// }
+/// for (plugin, reason) in report.skipped() {
+///     eprintln!("{plugin} did not run: {reason}");
+/// }
+/// assert!(report.is_complete());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ScanReport {
     /// Findings of all plugins, in plugin order.
@@ -254,9 +289,24 @@ impl ScanReport {
         self.findings.iter().map(|f| f.score).max().unwrap_or(0)
     }
 
-    /// Runs that failed.
-    pub fn failures(&self) -> impl Iterator<Item = &PluginRun> {
-        self.runs.iter().filter(|run| run.failure().is_some())
+    /// The plugins whose run failed, with the failure.
+    pub fn failures(&self) -> impl Iterator<Item = (&str, &Failure)> {
+        self.runs
+            .iter()
+            .filter_map(|run| Some((run.plugin.as_str(), run.failure()?)))
+    }
+
+    /// The plugins that were not called on this input, with the reason (e.g. it does not fit
+    /// under the plugin's memory cap).
+    pub fn skipped(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.runs
+            .iter()
+            .filter_map(|run| Some((run.plugin.as_str(), run.skip_reason()?)))
+    }
+
+    /// Whether every plugin called ran to the end: no failure, no skip.
+    pub fn is_complete(&self) -> bool {
+        self.runs.iter().all(|run| run.score().is_some())
     }
 }
 
@@ -270,15 +320,6 @@ mod tests {
         assert_eq!(clamp_score(i32::MIN), 0);
         assert_eq!(clamp_score(55), 55);
         assert_eq!(clamp_score(1000), 100);
-    }
-
-    #[test]
-    fn printable_escapes_control_characters_and_keeps_text() {
-        assert_eq!(printable("Trojan.X détail"), "Trojan.X détail");
-        assert!(matches!(printable("plain"), Cow::Borrowed(_)));
-        assert_eq!(printable("a\x1b[2Jb\nc\u{7}"), "a\\u{1b}[2Jb\\u{a}c\\u{7}");
-        assert_eq!(printable("exe.\u{202e}txt"), "exe.\\u{202e}txt");
-        assert!(!printable("\u{9b}31m").chars().any(char::is_control));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! capabilities.
 //!
 //! ```no_run
-//! use plugbox::{HostConfig, Registry};
+//! use plugbox::{HostConfig, Input, Registry};
 //!
 //! let mut registry = Registry::new(HostConfig::default());
 //! registry.load_dir("plugins".as_ref())?;
@@ -14,35 +14,63 @@
 //!     eprintln!("plugin not loaded: {failure}");
 //! }
 //! let data = std::fs::read("sample.bin")?;
-//! let report = registry.scan(&data, "sample.bin", plugbox::file_type::detect(&data));
+//! let report = registry.scan(Input::new(&data).path("sample.bin"));
 //! for finding in &report.findings {
 //!     println!("{}: {} ({})", finding.plugin, finding.threat, finding.score);
 //! }
+//! for (plugin, failure) in report.failures() {
+//!     eprintln!("{plugin} could not scan sample.bin: {failure}");
+//! }
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! The surface, by task:
+//!
+//! | task | items |
+//! |---|---|
+//! | configure a host, with ceilings on every plugin | [`HostConfig`] |
+//! | load plugins from a directory or from bytes | [`Registry::load_dir`], [`Registry::load_plugin`], [`Registry::add_plugin`]; what did not load: [`LoadFailure`], [`LoadError`] |
+//! | what is loaded | [`Plugin`], [`Manifest`], [`Permissions`], [`Grants`] |
+//! | scan bytes with a path and a type | [`Input`], [`Registry::scan`], [`file_type`] |
+//! | read findings and per-plugin outcomes | [`ScanReport`], [`Finding`], [`PluginRun`], [`RunStatus`], [`Failure`] |
+//! | cancel a running scan from another thread | [`CancelHandle`], [`Registry::scan_cancellable`] |
+//! | the numbers plugbox enforces | [`limits`] |
+//! | the imports a plugin may use | [`abi`] |
+//! | show plugin-chosen text safely | [`printable`] |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
-pub mod error;
-pub mod exports;
+pub mod abi;
+mod cancel;
+mod config;
+mod error;
+mod exports;
 pub mod file_type;
 mod files;
-pub mod findings;
-pub mod host;
-pub mod manifest;
-pub mod plugin;
-pub mod registry;
+mod findings;
+mod host;
+mod input;
+pub mod limits;
+mod manifest;
+mod plugin;
+mod registry;
 mod runtime;
-pub mod sandbox;
+mod sandbox;
+mod text;
 
+pub use cancel::CancelHandle;
+pub use config::{HostConfig, PLUGIN_LOG_TARGET, engine_version};
 pub use error::{LoadError, LoadFailure};
 pub use files::read_input;
 pub use findings::{
     CallCost, Dropped, Failure, FailureKind, Finding, PluginRun, RunStatus, ScanReport, Stage,
 };
-pub use manifest::{Manifest, Permissions};
-pub use plugin::{Input, Plugin};
-pub use registry::{HostConfig, Registry, engine_version};
+pub use input::Input;
+pub use manifest::{Manifest, ManifestError, Permissions};
+pub use plugin::{Grants, Plugin};
+pub use registry::Registry;
+pub use text::printable;
 
 /// The README's examples, compiled as doctests so they stay true.
 #[doc = include_str!("../README.md")]

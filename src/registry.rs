@@ -3,99 +3,41 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::cancel::CancelHandle;
+use crate::config::HostConfig;
 use crate::error::{LoadError, LoadFailure};
-use crate::file_type;
 use crate::findings::ScanReport;
-use crate::host::env::PLUGIN_LOG_TARGET;
+use crate::input::Input;
 use crate::manifest::Manifest;
-use crate::plugin::{Input, Plugin};
+use crate::plugin::{IN_MEMORY, Plugin, Scanned};
 use crate::runtime::Runtime;
 
-/// What the host tells the registry about itself.
+/// Loaded plugins, and the plugin directories that did not load: the entry point of the
+/// library. Configure it with a [`HostConfig`], load plugins from a directory
+/// ([`load_dir`](Registry::load_dir), [`load_plugin`](Registry::load_plugin)) or from bytes
+/// ([`add_plugin`](Registry::add_plugin)), then [`scan`](Registry::scan) inputs.
 ///
-/// The defaults suit a file scanner (the CLI's type names, this OS, this crate's version,
-/// plugin logs under `plugbox::guest`). A host with its own kind of input names its types, so
-/// that a manifest naming an unknown type is refused at load:
-///
-/// ```
-/// use plugbox::{HostConfig, Registry};
-///
-/// let config = HostConfig::default()
-///     .with_file_types(["sbom-component"])
-///     .with_log_target("my_tool::plugins");
-/// let mut registry = Registry::new(config);
-/// // The example plugin accepts "all" types, so it loads under any host's type names.
-/// registry.load_plugin("examples/plugins/marker-scanner".as_ref()).unwrap();
-/// let report = registry.scan(br#"{"name":"MALICIOUS_MARKER"}"#, "component 1", "sbom-component");
-/// assert_eq!(report.findings[0].threat, "Custom.MaliciousMarker");
-/// ```
-#[derive(Debug, Clone)]
-pub struct HostConfig {
-    /// File-type names manifests may list besides `all`; a name outside this set is a
-    /// manifest error, so typos are caught at load.
-    pub file_types: Vec<String>,
-    /// The OS name matched against `platforms` (`linux`, `macos`, `windows`).
-    pub platform: String,
-    /// The version `min_engine_version` is compared with.
-    pub engine_version: semver::Version,
-    /// The `log` target plugin messages (`log_message`, WASI stdout/stderr) are written to,
-    /// each starting with `[plugin name]`.
-    pub log_target: String,
-}
-
-impl Default for HostConfig {
-    /// The CLI's file types ([`file_type::KNOWN`]), this OS, this crate's version, and the
-    /// log target [`PLUGIN_LOG_TARGET`].
-    fn default() -> Self {
-        Self {
-            file_types: file_type::KNOWN.iter().map(|t| t.to_string()).collect(),
-            platform: std::env::consts::OS.to_owned(),
-            engine_version: engine_version(),
-            log_target: PLUGIN_LOG_TARGET.to_owned(),
-        }
-    }
-}
-
-impl HostConfig {
-    /// Replaces the file-type names manifests may list (`all` is always accepted).
-    pub fn with_file_types<I: IntoIterator<Item = S>, S: Into<String>>(mut self, types: I) -> Self {
-        self.file_types = types.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Sends plugin log messages to the `log` target `target`.
-    pub fn with_log_target(mut self, target: impl Into<String>) -> Self {
-        self.log_target = target.into();
-        self
-    }
-}
-
-/// The plugbox crate version, which `min_engine_version` is compared with.
-pub fn engine_version() -> semver::Version {
-    semver::Version::parse(env!("CARGO_PKG_VERSION")).expect("the crate version is semver")
-}
-
-/// Loaded plugins, and the plugin directories that did not load.
-///
-/// Each plugin is compiled once, at load; every [`Registry::scan`] runs each applicable plugin
-/// in a fresh instance, so nothing survives from one input to the next. A registry is
-/// `Send + Sync`: scan from as many threads as you like.
+/// Each plugin is compiled once, at load; every scan runs each applicable plugin in a fresh
+/// instance, so nothing survives from one input to the next. A registry is `Send + Sync`:
+/// scan from as many threads as you like.
 ///
 /// ```
-/// use plugbox::{HostConfig, Registry, RunStatus};
+/// use plugbox::{HostConfig, Input, Registry, RunStatus};
 ///
 /// let mut registry = Registry::new(HostConfig::default());
 /// registry.load_dir("examples/plugins".as_ref())?;
 /// assert!(registry.failures().is_empty());
 ///
-/// let report = registry.scan(b"... MALICIOUS_MARKER ...", "upload.bin", "unknown");
+/// let report = registry.scan(Input::new(b"... MALICIOUS_MARKER ...").path("upload.bin"));
 /// assert!(report.max_score() >= 60);
 /// for run in &report.runs {
 ///     match &run.status {
 ///         RunStatus::Ok { score } => println!("{}: score {score}", run.plugin),
 ///         RunStatus::Failed(failure) => println!("{}: {failure}", run.plugin),
 ///         RunStatus::Skipped { reason } => println!("{}: skipped, {reason}", run.plugin),
+///         _ => {}
 ///     }
 /// }
 /// # Ok::<(), std::io::Error>(())
@@ -103,16 +45,30 @@ pub fn engine_version() -> semver::Version {
 pub struct Registry {
     runtime: Runtime,
     config: HostConfig,
-    plugins: Vec<Plugin>,
+    plugins: Vec<Arc<Plugin>>,
     failures: Vec<LoadFailure>,
     skipped: Vec<LoadFailure>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |plugins: &[Arc<Plugin>]| -> Vec<String> {
+            plugins.iter().map(|p| p.name().to_owned()).collect()
+        };
+        f.debug_struct("Registry")
+            .field("config", &self.config)
+            .field("plugins", &names(&self.plugins))
+            .field("failures", &self.failures.len())
+            .field("skipped", &self.skipped.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Registry {
     /// An empty registry for a host described by `config`.
     pub fn new(config: HostConfig) -> Self {
         Self {
-            runtime: Runtime::new(&config.log_target),
+            runtime: Runtime::new(config.log_target()),
             config,
             plugins: Vec::new(),
             failures: Vec::new(),
@@ -138,6 +94,11 @@ impl Registry {
         Ok(())
     }
 
+    /// The configuration this registry was made with.
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
     /// Loads the plugin in `plugin_dir`. On failure the reason is also recorded in
     /// [`Registry::failures`] or [`Registry::skipped`].
     ///
@@ -150,8 +111,9 @@ impl Registry {
     ///
     /// let missing = registry.load_plugin("no/such/plugin".as_ref()).unwrap_err();
     /// assert!(missing.to_string().contains("plugin.json"));
+    /// assert_eq!(registry.failures().len(), 1);
     /// ```
-    pub fn load_plugin(&mut self, plugin_dir: &Path) -> Result<&Plugin, &LoadFailure> {
+    pub fn load_plugin(&mut self, plugin_dir: &Path) -> Result<Arc<Plugin>, LoadFailure> {
         let result = Plugin::load(&self.runtime, &self.config, plugin_dir);
         self.record(plugin_dir.to_path_buf(), result)
     }
@@ -161,71 +123,97 @@ impl Registry {
         &mut self,
         dir: PathBuf,
         result: Result<Plugin, (Option<String>, LoadError)>,
-    ) -> Result<&Plugin, &LoadFailure> {
-        let result = result.and_then(|plugin| match self.by_name(plugin.name()) {
+    ) -> Result<Arc<Plugin>, LoadFailure> {
+        let result = result.and_then(|plugin| match self.plugin(plugin.name()) {
             Some(first) => Err((
                 Some(plugin.name().to_owned()),
                 LoadError::DuplicateName {
                     name: plugin.name().to_owned(),
-                    first: first
-                        .dir()
-                        .unwrap_or(Path::new(crate::plugin::IN_MEMORY))
-                        .to_path_buf(),
+                    first: first.dir().unwrap_or(Path::new(IN_MEMORY)).to_path_buf(),
                 },
             )),
             None => Ok(plugin),
         });
         match result {
             Ok(plugin) => {
-                self.plugins.push(plugin);
-                Ok(self.plugins.last().expect("just pushed"))
+                let plugin = Arc::new(plugin);
+                self.plugins.push(Arc::clone(&plugin));
+                Ok(plugin)
             }
             Err((plugin, error)) => {
-                let failure = LoadFailure { dir, plugin, error };
+                let failure = LoadFailure::new(dir, plugin, error);
                 // The host reports failures from `failures()`; logging them louder would say it twice.
                 log::debug!("plugin not loaded: {failure}");
-                let list = if failure.error.is_skip() {
+                let list = if failure.error().is_skip() {
                     &mut self.skipped
                 } else {
                     &mut self.failures
                 };
-                list.push(failure);
-                Err(list.last().expect("just pushed"))
+                list.push(failure.clone());
+                Err(failure)
             }
         }
     }
 
-    /// Loads a plugin from a manifest and module bytes held in memory, e.g. plugins built
-    /// into the host binary. Such a plugin has no directory, so `permissions.filesystem`
-    /// cannot be granted. On failure the reason is also recorded in [`Registry::failures`].
+    /// Loads a plugin from its `plugin.json` and module bytes held in memory, e.g. plugins
+    /// built into the host binary. The manifest is validated as one read from a directory.
+    /// Such a plugin has no directory, so `permissions.filesystem` cannot be granted. On
+    /// failure the reason is also recorded in [`Registry::failures`].
     ///
     /// ```
-    /// # use plugbox::{HostConfig, Manifest, Registry, manifest::ManifestRules};
-    /// let json = std::fs::read("examples/plugins/marker-scanner/plugin.json").unwrap();
-    /// let rules = ManifestRules { file_types: &["unknown"] };
-    /// let manifest = Manifest::parse(&json, "built-in".as_ref(), rules).unwrap();
+    /// # use plugbox::{HostConfig, Input, Registry};
+    /// let json = include_bytes!("../examples/plugins/marker-scanner/plugin.json");
     /// let wasm = std::fs::read("examples/plugins/marker-scanner/marker_scanner.wasm").unwrap();
     /// let mut registry = Registry::new(HostConfig::default());
-    /// registry.add_plugin(manifest, &wasm).unwrap();
-    /// assert_eq!(registry.scan(b"MALICIOUS_MARKER", "x", "unknown").max_score(), 85);
+    /// registry.add_plugin(json, &wasm).unwrap();
+    /// assert_eq!(registry.scan(Input::new(b"MALICIOUS_MARKER")).max_score(), 85);
     /// ```
-    pub fn add_plugin(&mut self, manifest: Manifest, wasm: &[u8]) -> Result<&Plugin, &LoadFailure> {
-        let name = manifest.name().to_owned();
-        let result = Plugin::from_bytes(&self.runtime, &self.config, manifest, wasm);
-        self.record(
-            PathBuf::from(crate::plugin::IN_MEMORY),
-            result.map_err(|e| (Some(name), e)),
-        )
+    pub fn add_plugin(
+        &mut self,
+        manifest_json: &[u8],
+        wasm: &[u8],
+    ) -> Result<Arc<Plugin>, LoadFailure> {
+        let source = Path::new(IN_MEMORY);
+        let result = Manifest::parse(manifest_json, &source.join("plugin.json"), &self.config)
+            .map_err(|e| (None, LoadError::Manifest(e)))
+            .and_then(|manifest| {
+                let name = manifest.name().to_owned();
+                Plugin::from_bytes(&self.runtime, &self.config, manifest, wasm)
+                    .map_err(|e| (Some(name), e))
+            });
+        self.record(source.to_path_buf(), result)
     }
 
-    /// The loaded plugin named `name`, if any.
-    pub fn by_name(&self, name: &str) -> Option<&Plugin> {
-        self.plugins.iter().find(|plugin| plugin.name() == name)
+    /// The loaded plugin named `name` (its manifest name), if any.
+    pub fn plugin(&self, name: &str) -> Option<Arc<Plugin>> {
+        self.plugins
+            .iter()
+            .find(|plugin| plugin.name() == name)
+            .cloned()
     }
 
     /// The loaded plugins, in load order.
-    pub fn plugins(&self) -> &[Plugin] {
+    pub fn plugins(&self) -> &[Arc<Plugin>] {
         &self.plugins
+    }
+
+    /// The largest memory any loaded plugin was granted, in bytes: an input larger than this
+    /// fits no plugin, so a host reading files can stop reading there
+    /// ([`read_input`](crate::read_input)).
+    ///
+    /// ```
+    /// # use plugbox::{HostConfig, Registry};
+    /// let mut registry = Registry::new(HostConfig::default());
+    /// registry.load_dir("examples/plugins".as_ref())?;
+    /// let data = plugbox::read_input("examples/samples/marked.txt".as_ref(), registry.max_input_bytes())?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn max_input_bytes(&self) -> u64 {
+        self.plugins
+            .iter()
+            .map(|plugin| plugin.grants().max_memory_bytes() as u64)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Plugin directories that failed to load, with the reasons.
@@ -239,17 +227,46 @@ impl Registry {
         &self.skipped
     }
 
-    /// Runs every plugin whose `file_types` accept `file_type` on `data`, each in a fresh
-    /// instance. A plugin's trap, timeout or memory refusal ends only its own run.
-    pub fn scan(&self, data: &[u8], path: &str, file_type: &str) -> ScanReport {
-        let input = Input {
-            data,
-            path,
-            file_type,
+    /// Runs every plugin whose `file_types` accept the input's type on it, each in a fresh
+    /// instance, in load order. A plugin's trap, timeout or memory refusal ends only its own
+    /// run; the report has one [`PluginRun`](crate::PluginRun) per plugin called.
+    pub fn scan(&self, input: Input<'_>) -> ScanReport {
+        self.scan_with(input, None)
+    }
+
+    /// [`scan`](Registry::scan), ended early when `cancel` is cancelled (from another
+    /// thread): the plugin running then stops within about a millisecond and the rest are
+    /// not run, each reported as [`FailureKind::Cancelled`](crate::FailureKind::Cancelled).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use plugbox::{CancelHandle, HostConfig, Input, Registry};
+    ///
+    /// let mut registry = Registry::new(HostConfig::default());
+    /// registry.load_dir("examples/plugins".as_ref())?;
+    /// let cancel = CancelHandle::new();
+    /// let canceller = cancel.clone();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(Duration::from_secs(5)); // e.g. the user pressed Ctrl-C
+    ///     canceller.cancel();
+    /// });
+    /// let report = registry.scan_cancellable(Input::new(b"MALICIOUS_MARKER"), &cancel);
+    /// assert_eq!(report.max_score(), 85); // finished long before the cancellation
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn scan_cancellable(&self, input: Input<'_>, cancel: &CancelHandle) -> ScanReport {
+        self.scan_with(input, Some(cancel))
+    }
+
+    fn scan_with(&self, input: Input<'_>, cancel: Option<&CancelHandle>) -> ScanReport {
+        let scanned = Scanned {
+            data: input.data(),
+            path: input.path_name(),
+            file_type: input.file_type_name(),
         };
         let mut report = ScanReport::default();
-        for plugin in self.plugins.iter().filter(|p| p.accepts(file_type)) {
-            let (run, findings) = plugin.run(&self.runtime, input);
+        for plugin in self.plugins.iter().filter(|p| p.accepts(scanned.file_type)) {
+            let (run, findings) = plugin.run(&self.runtime, scanned, cancel);
             report.findings.extend(findings);
             report.runs.push(run);
         }
@@ -264,14 +281,14 @@ fn discover(dir: &Path) -> io::Result<Vec<Result<PathBuf, LoadFailure>>> {
         let entry = match entry {
             Ok(entry) => entry,
             Err(error) => {
-                found.push(Err(LoadFailure {
-                    dir: dir.to_path_buf(),
-                    plugin: None,
-                    error: LoadError::Read {
+                found.push(Err(LoadFailure::new(
+                    dir.to_path_buf(),
+                    None,
+                    LoadError::Read {
                         path: dir.to_path_buf(),
-                        error,
+                        error: Arc::new(error),
                     },
-                }));
+                )));
                 continue;
             }
         };

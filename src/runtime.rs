@@ -25,7 +25,7 @@ pub(crate) struct Runtime {
 impl Runtime {
     pub(crate) fn new(log_target: &str) -> Self {
         let engine = engine();
-        let linker = host::linker(&engine);
+        let linker = host::imports::linker(&engine);
         Self {
             engine,
             linker,

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use plugbox::{FailureKind, RunStatus, Stage, findings};
+use plugbox::{FailureKind, RunStatus, Stage, limits};
 use serde_json::json;
 
 /// A scan that reports `Before.Trap`, then makes `call` (which must trap).
@@ -139,12 +139,12 @@ fn report_finding_flood_is_capped_and_counted() {
     let report = scan(&plugins.registry(), MARKED);
     assert_eq!(
         threats_of(&report, "Flood").len(),
-        findings::MAX_FINDINGS_PER_SCAN
+        limits::MAX_FINDINGS_PER_SCAN
     );
     let run = run_of(&report, "Flood");
     assert_eq!(
         run.dropped.findings,
-        5000 - findings::MAX_FINDINGS_PER_SCAN as u64
+        5000 - limits::MAX_FINDINGS_PER_SCAN as u64
     );
     assert_good_found_marker(&report);
 }
@@ -164,16 +164,16 @@ fn long_threat_names_and_details_are_cut_and_counted() {
     );
     let report = scan(&plugins.registry(), b"");
     let finding = &report.findings[0];
-    assert_eq!(finding.threat.len(), findings::MAX_THREAT_NAME_BYTES);
-    assert_eq!(finding.detail.len(), findings::MAX_DETAIL_BYTES);
+    assert_eq!(finding.threat.len(), limits::MAX_THREAT_NAME_BYTES);
+    assert_eq!(finding.detail.len(), limits::MAX_DETAIL_BYTES);
     let dropped = run_of(&report, "Long").dropped;
     assert_eq!(
         dropped.threat_name_bytes,
-        1000 - findings::MAX_THREAT_NAME_BYTES as u64
+        1000 - limits::MAX_THREAT_NAME_BYTES as u64
     );
     assert_eq!(
         dropped.detail_bytes,
-        10000 - findings::MAX_DETAIL_BYTES as u64
+        10000 - limits::MAX_DETAIL_BYTES as u64
     );
 }
 
@@ -199,7 +199,7 @@ fn log_flood_is_capped_and_counted() {
     // Each message costs its text and its "[Logs] " prefix: 65 whole messages fit, the 66th
     // is cut, the rest are dropped whole.
     let prefix = "[Logs] ".len() as u64;
-    let kept_text = findings::MAX_LOG_BYTES_PER_SCAN as u64 - 66 * prefix;
+    let kept_text = limits::MAX_LOG_BYTES_PER_SCAN as u64 - 66 * prefix;
     assert_eq!(dropped.log_bytes, 1_000_000 - kept_text);
     assert_eq!(dropped.log_messages, 1000 - 66);
 }

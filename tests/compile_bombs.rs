@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use plugbox::sandbox::load_limits::{MAX_COMPILED_BYTES, MAX_EXPORTS, MAX_IMPORTS};
+use plugbox::limits::{MAX_COMPILED_BYTES, MAX_EXPORTS, MAX_IMPORTS};
 use serde_json::json;
 
 /// Generous: tests run in parallel on loaded CI machines; the release build needs under 1 s.

@@ -18,7 +18,7 @@ fn registry() -> Registry {
 fn scan_sample(registry: &Registry, name: &str) -> plugbox::ScanReport {
     let path = format!("examples/samples/{name}");
     let data = std::fs::read(&path).unwrap();
-    let report = registry.scan(&data, &path, plugbox::file_type::detect(&data));
+    let report = registry.scan(plugbox::Input::new(&data).path(&path));
     for run in &report.runs {
         assert!(matches!(run.status, RunStatus::Ok { .. }), "{run:?}");
     }

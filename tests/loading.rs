@@ -270,12 +270,12 @@ fn platform_engine_version_and_protocol_checks() {
     // Another platform and a newer engine are skips, as the contract says, not failures.
     assert_eq!(registry.skipped().len(), 2, "{:?}", registry.skipped());
     assert!(matches!(
-        registry.skipped()[1].error,
+        registry.skipped()[1].error(),
         LoadError::PlatformMismatch { .. }
     ));
     assert!(registry.plugins().iter().any(|p| p.name() == "ThisOs"));
     let future = &registry.skipped()[0];
-    assert!(matches!(future.error, LoadError::EngineTooOld { .. }));
+    assert!(matches!(future.error(), LoadError::EngineTooOld { .. }));
     let error = future.to_string();
     assert!(
         error.contains("needs plugbox 99.0.0 or newer")
@@ -379,37 +379,38 @@ fn host_defined_file_types_catch_manifest_typos() {
         json!({"file_types": ["sbom-componnet"]}),
         MARKER_WAT,
     );
-    let mut registry = Registry::new(HostConfig {
-        file_types: vec!["sbom-component".into()],
-        ..HostConfig::default()
-    });
+    let mut registry = Registry::new(HostConfig::default().with_file_types(["sbom-component"]));
     registry.load_dir(plugins.path()).unwrap();
     assert_eq!(registry.plugins().len(), 1);
     assert!(
         load_error(&registry, "typo")
             .contains("unknown name \"sbom-componnet\"; accepted: sbom-component, all")
     );
-    let report = registry.scan(MARKED, "component", "sbom-component");
+    let report = registry.scan(
+        plugbox::Input::new(MARKED)
+            .path("component")
+            .file_type("sbom-component"),
+    );
     assert_eq!(threats_of(&report, "Sbom"), ["Custom.MaliciousMarker"]);
 }
 
 #[test]
 fn plugins_load_from_memory_without_filesystem_access() {
-    let rules = plugbox::manifest::ManifestRules {
-        file_types: &["unknown"],
-    };
     let manifest = |filesystem: bool| {
         let mut json = manifest("InMemory");
         json["permissions"]["filesystem"] = filesystem.into();
-        plugbox::Manifest::parse(json.to_string().as_bytes(), "mem.json".as_ref(), rules).unwrap()
+        json.to_string().into_bytes()
     };
     let wasm = wat::parse_str(MARKER_WAT).unwrap();
     let mut registry = Registry::new(HostConfig::default());
-    let plugin = registry.add_plugin(manifest(false), &wasm).unwrap();
+    let plugin = registry.add_plugin(&manifest(false), &wasm).unwrap();
     assert_eq!(plugin.dir(), None);
-    assert_good_found_marker_as(&registry.scan(MARKED, "m", "unknown"), "InMemory");
+    assert_good_found_marker_as(
+        &registry.scan(plugbox::Input::new(MARKED).path("m").file_type("unknown")),
+        "InMemory",
+    );
     let error = registry
-        .add_plugin(manifest(true), &wasm)
+        .add_plugin(&manifest(true), &wasm)
         .unwrap_err()
         .to_string();
     assert!(
@@ -417,7 +418,7 @@ fn plugins_load_from_memory_without_filesystem_access() {
         "{error}"
     );
     let error = registry
-        .add_plugin(manifest(false), MARKER_WAT.as_bytes())
+        .add_plugin(&manifest(false), MARKER_WAT.as_bytes())
         .unwrap_err()
         .to_string();
     assert!(error.contains("text format"), "{error}");

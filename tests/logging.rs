@@ -43,7 +43,7 @@ fn records_of(plugin: &str) -> Vec<(log::Level, String)> {
         .unwrap()
         .iter()
         .filter(|(_, target, message)| {
-            target == plugbox::host::env::PLUGIN_LOG_TARGET && message.starts_with(&tag)
+            target == plugbox::PLUGIN_LOG_TARGET && message.starts_with(&tag)
         })
         .map(|(level, _, message)| (*level, message[tag.len()..].to_owned()))
         .collect()
@@ -131,4 +131,61 @@ fn the_host_chooses_the_log_target() {
         .map(|(_, target, _)| target.clone())
         .collect();
     assert_eq!(targets, ["my_host::plugins"]);
+}
+
+#[test]
+fn lowering_what_a_manifest_states_is_a_warning_lowering_a_default_is_not() {
+    capture();
+    let plugins = Plugins::new();
+    plugins.add(
+        "stated",
+        "StatedLimits",
+        json!({"permissions": {"max_memory_mb": 64, "max_exec_ms": 5000}}),
+        MARKER_WAT,
+    );
+    let mut defaulted = manifest("DefaultLimits");
+    defaulted.as_object_mut().unwrap().remove("permissions");
+    let dir = plugins.add("defaulted", "DefaultLimits", json!({}), MARKER_WAT);
+    std::fs::write(dir.join("plugin.json"), defaulted.to_string()).unwrap();
+    let mut registry = plugbox::Registry::new(
+        plugbox::HostConfig::default()
+            .with_max_memory_mb(32)
+            .with_max_exec_ms(100),
+    );
+    registry.load_dir(plugins.path()).unwrap();
+    // Both get the ceilings; the defaults are the same numbers as the stated values.
+    for plugin in registry.plugins() {
+        assert_eq!(plugin.grants().max_memory_mb, 32);
+        assert_eq!(plugin.grants().max_exec_ms, 100);
+    }
+    let about = |dir: &str| -> Vec<(log::Level, String)> {
+        RECORDS
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, _, message)| message.contains(&format!("{dir}/plugin.json")))
+            .map(|(level, _, message)| (*level, message.clone()))
+            .collect()
+    };
+    let stated = about("stated");
+    assert_eq!(stated.len(), 2, "{stated:?}");
+    assert!(stated.iter().all(|(level, _)| *level == log::Level::Warn));
+    assert!(
+        stated[0]
+            .1
+            .contains("asks for max_memory_mb = 64; the host allows at most 32")
+    );
+    assert!(
+        stated[1]
+            .1
+            .contains("asks for max_exec_ms = 5000; the host allows at most 100")
+    );
+    let defaulted = about("defaulted");
+    assert_eq!(defaulted.len(), 2, "{defaulted:?}");
+    assert!(
+        defaulted
+            .iter()
+            .all(|(level, _)| *level == log::Level::Debug)
+    );
+    assert!(defaulted[0].1.contains("defaults to max_memory_mb = 64"));
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use plugbox::{Registry, RunStatus, registry::HostConfig};
+use plugbox::{HostConfig, Registry, RunStatus};
 use serde_json::json;
 
 #[test]
@@ -13,7 +13,11 @@ fn bundled_example_finds_the_marker_and_nothing_in_a_clean_file() {
         .load_plugin("examples/plugins/marker-scanner".as_ref())
         .unwrap();
     let marked = std::fs::read("examples/samples/marked.txt").unwrap();
-    let report = registry.scan(&marked, "examples/samples/marked.txt", "unknown");
+    let report = registry.scan(
+        plugbox::Input::new(&marked)
+            .path("examples/samples/marked.txt")
+            .file_type("unknown"),
+    );
     assert_eq!(report.findings.len(), 1);
     let finding = &report.findings[0];
     assert_eq!(finding.plugin, "Marker Scanner");
@@ -23,7 +27,11 @@ fn bundled_example_finds_the_marker_and_nothing_in_a_clean_file() {
     assert_eq!(report.runs[0].status, RunStatus::Ok { score: 85 });
 
     let clean = std::fs::read("examples/samples/clean.txt").unwrap();
-    let report = registry.scan(&clean, "examples/samples/clean.txt", "unknown");
+    let report = registry.scan(
+        plugbox::Input::new(&clean)
+            .path("examples/samples/clean.txt")
+            .file_type("unknown"),
+    );
     assert!(report.findings.is_empty());
     assert_eq!(report.runs[0].status, RunStatus::Ok { score: 0 });
 }
@@ -116,7 +124,11 @@ fn echo_module(import: &str) -> String {
 fn get_file_path_truncates_and_returns_the_full_length() {
     let plugins = Plugins::new();
     plugins.add("p", "Path", json!({}), &echo_module("get_file_path"));
-    let report = plugins.registry().scan(b"x", "/samples/file.bin", "pdf");
+    let report = plugins.registry().scan(
+        plugbox::Input::new(b"x")
+            .path("/samples/file.bin")
+            .file_type("pdf"),
+    );
     let got: Vec<_> = report
         .findings
         .iter()
@@ -129,7 +141,9 @@ fn get_file_path_truncates_and_returns_the_full_length() {
 fn get_file_type_truncates_and_returns_the_full_length() {
     let plugins = Plugins::new();
     plugins.add("p", "Type", json!({}), &echo_module("get_file_type"));
-    let report = plugins.registry().scan(b"x", "/f", "script");
+    let report = plugins
+        .registry()
+        .scan(plugbox::Input::new(b"x").path("/f").file_type("script"));
     let got: Vec<_> = report
         .findings
         .iter()
@@ -155,10 +169,10 @@ fn file_type_filter_decides_which_plugins_see_a_file() {
     );
     plugins.add_good("all");
     let registry = plugins.registry();
-    let pdf = registry.scan(MARKED, "a.pdf", "pdf");
+    let pdf = registry.scan(plugbox::Input::new(MARKED).path("a.pdf").file_type("pdf"));
     let ran: Vec<_> = pdf.runs.iter().map(|r| r.plugin.as_str()).collect();
     assert_eq!(ran, ["Good", "PdfOnly"]);
-    let elf = registry.scan(MARKED, "a.out", "elf");
+    let elf = registry.scan(plugbox::Input::new(MARKED).path("a.out").file_type("elf"));
     let ran: Vec<_> = elf.runs.iter().map(|r| r.plugin.as_str()).collect();
     assert_eq!(ran, ["Good", "Binaries"]);
 }

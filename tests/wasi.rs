@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use plugbox::{FailureKind, RunStatus, Stage, host::wasi};
+use plugbox::{FailureKind, RunStatus, Stage, limits};
 use serde_json::json;
 
 // preview1 errno values
@@ -597,7 +597,7 @@ fn open_descriptors_are_capped() {
         true,
     );
     expect(&got, &[("fill", 0), ("one_more", MFILE)]);
-    assert_eq!(wasi::MAX_OPEN_FDS, 32);
+    assert_eq!(limits::MAX_OPEN_FDS, 32);
 }
 
 #[test]
@@ -761,6 +761,6 @@ fn fd_write_flood_is_capped_and_counted() {
     );
     assert_eq!(run_of(&report, "Flood").dropped, Default::default());
     let dropped = run_of(&flood(10_000), "Flood").dropped;
-    let logged = plugbox::findings::MAX_LOG_MESSAGES_PER_SCAN as u64;
+    let logged = plugbox::limits::MAX_LOG_MESSAGES_PER_SCAN as u64;
     assert_eq!(dropped.log_bytes, (10_000 - logged) * 13);
 }

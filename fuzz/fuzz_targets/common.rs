@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use plugbox::manifest::{Manifest, ManifestRules};
 use plugbox::{HostConfig, Registry, RunStatus};
 
 fn manifest(filesystem: bool) -> String {
@@ -72,12 +71,9 @@ pub fn load_and_scan_with(wasm: &[u8], filesystem: bool) {
         std::fs::write(plugin_dir().join("fuzz.wasm"), wasm).unwrap();
         registry.load_plugin(plugin_dir()).is_ok()
     } else {
-        let rules = ManifestRules {
-            file_types: &["unknown"],
-        };
-        let json = manifest(false);
-        let manifest = Manifest::parse(json.as_bytes(), "fuzz.json".as_ref(), rules).unwrap();
-        registry.add_plugin(manifest, wasm).is_ok()
+        registry
+            .add_plugin(manifest(false).as_bytes(), wasm)
+            .is_ok()
     };
     check_time("load", started);
     if !loaded {
@@ -86,7 +82,11 @@ pub fn load_and_scan_with(wasm: &[u8], filesystem: bool) {
         return;
     }
     let started = Instant::now();
-    let report = registry.scan(b"fuzz input MALICIOUS_MARKER", "/fuzz/input", "unknown");
+    let report = registry.scan(
+        plugbox::Input::new(b"fuzz input MALICIOUS_MARKER")
+            .path("/fuzz/input")
+            .file_type("unknown"),
+    );
     check_time("scan", started);
     assert_eq!(report.runs.len(), 1);
     let run = &report.runs[0];
@@ -99,7 +99,7 @@ pub fn load_and_scan_with(wasm: &[u8], filesystem: bool) {
     }
     for finding in &report.findings {
         assert!(finding.score <= 100);
-        assert!(finding.threat.len() <= plugbox::findings::MAX_THREAT_NAME_BYTES);
-        assert!(finding.detail.len() <= plugbox::findings::MAX_DETAIL_BYTES);
+        assert!(finding.threat.len() <= plugbox::limits::MAX_THREAT_NAME_BYTES);
+        assert!(finding.detail.len() <= plugbox::limits::MAX_DETAIL_BYTES);
     }
 }

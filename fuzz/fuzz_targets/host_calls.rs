@@ -12,7 +12,7 @@ use std::sync::Once;
 
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use plugbox::host::{ImportSignature, ValType};
+use plugbox::abi::{HostImport, ValueType, host_imports};
 
 mod common;
 
@@ -47,7 +47,7 @@ struct Fill {
 
 struct Gen<'a, 'b> {
     u: &'a mut Unstructured<'b>,
-    imports: Vec<&'static ImportSignature>,
+    imports: Vec<&'static HostImport>,
     /// Memory size in bytes.
     mem: u32,
     fills: Vec<Fill>,
@@ -160,20 +160,20 @@ impl Gen<'_, '_> {
         for _ in 0..self.u.int_in_range(0..=16)? {
             let index = if self.u.arbitrary()? {
                 let name = *self.u.choose(FOCUS)?;
-                self.imports.iter().position(|s| s.name == name).unwrap()
+                self.imports.iter().position(|s| s.name() == name).unwrap()
             } else {
                 self.u.choose_index(self.imports.len())?
             };
             let sig = self.imports[index];
             let mut args = Vec::new();
-            for param in sig.params {
+            for param in sig.params() {
                 args.push(match param {
-                    ValType::I64 => format!("(i64.const {})", self.i64_arg()?),
+                    ValueType::I64 => format!("(i64.const {})", self.i64_arg()?),
                     _ => format!("(i32.const {})", self.i32_arg()?),
                 });
             }
             // Often, an array argument and its count are those of one fill.
-            let array = ARRAYS.iter().find(|(name, ..)| *name == sig.name);
+            let array = ARRAYS.iter().find(|(name, ..)| *name == sig.name());
             if let Some(&(_, ptr, count)) = array.filter(|_| !self.fills.is_empty()) {
                 if self.u.arbitrary()? {
                     let fill = self.u.choose(&self.fills)?;
@@ -182,7 +182,7 @@ impl Gen<'_, '_> {
                 }
             }
             let mut call = format!("(call {index} {})", args.join(" "));
-            if !sig.results.is_empty() {
+            if !sig.results().is_empty() {
                 call = format!("(drop {call})");
             }
             if self.u.ratio(1, 8)? {
@@ -220,19 +220,7 @@ impl Gen<'_, '_> {
 
         let mut wat = String::from("(module\n");
         for s in &self.imports {
-            let types = |ts: &[ValType]| {
-                ts.iter()
-                    .map(|t| format!("{t:?}").to_lowercase())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            let (params, results) = (types(s.params), types(s.results));
-            writeln!(
-                wat,
-                r#"(import "{}" "{}" (func (param {params}) (result {results})))"#,
-                s.module, s.name
-            )
-            .unwrap();
+            writeln!(wat, "{}", s.wat()).unwrap();
         }
         writeln!(wat, r#"(memory (export "memory") {pages})"#).unwrap();
         // Fuzzer bytes first, then one copy of each record; $fill repeats the records by
@@ -316,7 +304,7 @@ fuzz_target!(|data: &[u8]| {
     let filesystem = u.arbitrary().unwrap_or(false);
     let mut generator = Gen {
         u: &mut u,
-        imports: plugbox::host::provided_imports().collect(),
+        imports: host_imports().iter().collect(),
         mem: PAGE,
         fills: Vec::new(),
     };

@@ -2,23 +2,30 @@
 //! file, never panics; an accepted manifest satisfies every rule.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use plugbox::manifest::{
-    MAX_DESCRIPTION_BYTES, MAX_EXEC_MS_RANGE, MAX_MEMORY_MB_RANGE, MAX_NAME_BYTES, Manifest,
-    ManifestRules, PLATFORMS,
-};
+use std::sync::OnceLock;
 
-const RULES: ManifestRules<'static> = ManifestRules {
-    file_types: &["pe", "elf", "pdf"],
+use libfuzzer_sys::fuzz_target;
+use plugbox::limits::{
+    MAX_DESCRIPTION_BYTES, MAX_EXEC_MS_RANGE, MAX_MEMORY_MB_RANGE, MAX_NAME_BYTES,
 };
+use plugbox::{HostConfig, Manifest};
+
+const PLATFORMS: &[&str] = &["linux", "macos", "windows", "all"];
 
 fuzz_target!(|data: &[u8]| {
-    match Manifest::parse(data, "fuzz/plugin.json".as_ref(), RULES) {
+    static CONFIG: OnceLock<HostConfig> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| HostConfig::default().with_file_types(["pe", "elf", "pdf"]));
+    match Manifest::parse(data, "fuzz/plugin.json".as_ref(), config) {
         Ok(m) => {
             assert!(!m.name().trim().is_empty() && m.name().len() <= MAX_NAME_BYTES);
             assert!(!m.name().chars().any(char::is_control));
             assert!(m.description().len() <= MAX_DESCRIPTION_BYTES);
-            assert!(!m.platforms().is_empty() && m.platforms().iter().all(|p| PLATFORMS.contains(&p.as_str())));
+            assert!(
+                !m.platforms().is_empty()
+                    && m.platforms()
+                        .iter()
+                        .all(|p| PLATFORMS.contains(&p.as_str()))
+            );
             assert!(!m.file_types().is_empty());
             let (lo, hi) = MAX_MEMORY_MB_RANGE;
             assert!((lo..=hi).contains(&m.permissions().max_memory_mb));

@@ -11,22 +11,9 @@ mod common;
 
 /// A module whose imports are every function the host provides.
 fn available_imports() -> Vec<u8> {
-    let imports: String = plugbox::host::provided_imports()
-        .map(|sig| {
-            let types = |ts: &[plugbox::host::ValType]| {
-                ts.iter()
-                    .map(|t| format!("{t:?}").to_lowercase())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            format!(
-                r#"(import "{}" "{}" (func (param {}) (result {})))"#,
-                sig.module,
-                sig.name,
-                types(sig.params),
-                types(sig.results)
-            )
-        })
+    let imports: String = plugbox::abi::host_imports()
+        .iter()
+        .map(|import| import.wat())
         .collect();
     wat::parse_str(format!("(module {imports})")).unwrap()
 }

@@ -7,7 +7,7 @@ mod walk;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use plugbox::{HostConfig, Registry, file_type};
+use plugbox::{HostConfig, Input, Registry, file_type};
 
 use args::{Command, ScanArgs};
 use output::{Output, Tally};
@@ -103,18 +103,13 @@ fn scan(args: ScanArgs) -> u8 {
         ));
     }
     // A file larger than every plugin's memory cap fits none of them: it is not read.
-    let largest_cap = registry
-        .plugins()
-        .iter()
-        .map(|plugin| plugin.manifest().permissions().max_memory_bytes() as u64)
-        .max()
-        .unwrap_or(0);
+    let largest_cap = registry.max_input_bytes();
     walk::walk(&args.paths, |entry| match entry {
         walk::Entry::File(path) => match plugbox::read_input(&path, largest_cap) {
             Ok(data) => {
                 let shown = path.to_string_lossy();
                 let kind = file_type::detect(&data);
-                let report = registry.scan(&data, &shown, kind);
+                let report = registry.scan(Input::new(&data).path(&shown).file_type(kind));
                 out.file(&shown, kind, &report);
             }
             Err(error) if error.kind() == std::io::ErrorKind::FileTooLarge => {

@@ -9,8 +9,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use plugbox::findings::printable;
-use plugbox::{LoadFailure, Plugin, RunStatus, ScanReport};
+use plugbox::{LoadFailure, Plugin, ScanReport, printable};
 use serde_json::json;
 
 /// Counts that decide the exit code.
@@ -100,9 +99,9 @@ impl Output {
         if self.json {
             self.line(json!({
                 "type": "load_error",
-                "plugin_dir": failure.dir.to_string_lossy(),
-                "plugin": failure.plugin,
-                "reason": failure.error.to_string(),
+                "plugin_dir": failure.dir().to_string_lossy(),
+                "plugin": failure.plugin(),
+                "reason": failure.error().to_string(),
             }));
         } else {
             eprintln!(
@@ -117,9 +116,9 @@ impl Output {
         if self.json {
             self.line(json!({
                 "type": "load_skipped",
-                "plugin_dir": skip.dir.to_string_lossy(),
-                "plugin": skip.plugin,
-                "reason": skip.error.to_string(),
+                "plugin_dir": skip.dir().to_string_lossy(),
+                "plugin": skip.plugin(),
+                "reason": skip.error().to_string(),
             }));
         } else {
             eprintln!("plugbox: note: {}", printable(&skip.to_string()));
@@ -194,20 +193,16 @@ impl Output {
         }
         for run in &report.runs {
             let plugin = printable(&run.plugin);
-            match &run.status {
-                RunStatus::Failed(failure) => {
-                    eprintln!(
-                        "plugbox: error: plugin '{plugin}' on {path}: {}",
-                        printable(&failure.to_string())
-                    )
-                }
-                RunStatus::Skipped { reason } => {
-                    eprintln!(
-                        "plugbox: warning: plugin '{plugin}' skipped {path}: {}",
-                        printable(reason)
-                    )
-                }
-                RunStatus::Ok { .. } => {}
+            if let Some(failure) = run.failure() {
+                eprintln!(
+                    "plugbox: error: plugin '{plugin}' on {path}: {}",
+                    printable(&failure.to_string())
+                )
+            } else if let Some(reason) = run.skip_reason() {
+                eprintln!(
+                    "plugbox: warning: plugin '{plugin}' skipped {path}: {}",
+                    printable(reason)
+                )
             }
             self.dropped(&run.plugin, &format!("on {path}"), run.dropped);
         }

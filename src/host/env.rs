@@ -2,69 +2,20 @@
 //! `get_file_type`. Every pointer/length pair is bounds-checked by
 //! [`guest_memory`](crate::sandbox::guest_memory); a bad one traps the calling plugin.
 
-use wasmi::{Caller, Linker};
+use wasmi::Caller;
 
 use super::{HostState, memory};
-use crate::findings::{MAX_DETAIL_BYTES, MAX_THREAT_NAME_BYTES};
+use crate::limits::{MAX_DETAIL_BYTES, MAX_THREAT_NAME_BYTES};
 use crate::sandbox::guest_memory;
 
-/// The default `log` target of plugin messages ([`HostConfig::log_target`](crate::HostConfig)).
-pub const PLUGIN_LOG_TARGET: &str = "plugbox::guest";
-
-use wasmi::ValType::I32;
-
-use super::ImportSignature;
-
-/// The imports defined here, with their signatures (a test checks them against the linker).
-pub const IMPORTS: &[ImportSignature] = &[
-    ImportSignature {
-        module: "env",
-        name: "report_finding",
-        params: &[I32, I32, I32, I32, I32],
-        results: &[],
-    },
-    ImportSignature {
-        module: "env",
-        name: "log_message",
-        params: &[I32, I32, I32],
-        results: &[],
-    },
-    ImportSignature {
-        module: "env",
-        name: "get_file_path",
-        params: &[I32, I32],
-        results: &[I32],
-    },
-    ImportSignature {
-        module: "env",
-        name: "get_file_type",
-        params: &[I32, I32],
-        results: &[I32],
-    },
+super::imports::host_functions! {
+    "env";
+    report_finding,
+    log_message,
+    get_file_path,
+    get_file_type,
     // AssemblyScript's default abort handler; a compatibility import.
-    ImportSignature {
-        module: "env",
-        name: "abort",
-        params: &[I32, I32, I32, I32],
-        results: &[],
-    },
-];
-
-pub(super) fn define(linker: &mut Linker<HostState>) {
-    const DUPLICATE: &str = "each env import is defined once";
-    linker
-        .func_wrap("env", "report_finding", report_finding)
-        .expect(DUPLICATE);
-    linker
-        .func_wrap("env", "log_message", log_message)
-        .expect(DUPLICATE);
-    linker
-        .func_wrap("env", "get_file_path", get_file_path)
-        .expect(DUPLICATE);
-    linker
-        .func_wrap("env", "get_file_type", get_file_type)
-        .expect(DUPLICATE);
-    linker.func_wrap("env", "abort", abort).expect(DUPLICATE);
+    abort,
 }
 
 fn report_finding(

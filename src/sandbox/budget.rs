@@ -15,10 +15,12 @@ use std::time::{Duration, Instant};
 
 use wasmi::{AsContextMut, Store, TypedFunc, TypedResumableCall, WasmParams, WasmResults};
 
-use crate::host::HostState;
+use super::SandboxState;
+use crate::cancel::CancelHandle;
+use crate::findings::CallCost;
 
 /// Target wall-clock length of one fuel slice: the resolution of every deadline.
-pub const SLICE: Duration = Duration::from_millis(1);
+pub(crate) const SLICE: Duration = Duration::from_millis(1);
 /// Fuel per millisecond every call starts from: low on purpose, so that on any machine the
 /// first slice ends early and the rate is measured, rather than overshooting.
 const INITIAL_FUEL_PER_MS: u64 = 50_000;
@@ -68,7 +70,7 @@ impl CallRate {
 
     /// Fuel for the next slice: one [`SLICE`] at this rate, less if the deadline is nearer,
     /// at least what the suspended call needs to make progress.
-    fn next_slice(&self, deadline: Deadline, required: u64) -> u64 {
+    fn next_slice(&self, deadline: &Deadline, required: u64) -> u64 {
         let slice = self.per_ms * SLICE.as_micros() as u64 / 1000;
         let until_deadline =
             (u128::from(self.per_ms) * deadline.remaining().as_micros() / 1000) as u64;
@@ -79,91 +81,112 @@ impl CallRate {
     }
 }
 
-/// What a sliced call cost.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct CallCost {
-    /// Fuel consumed.
-    pub fuel: u64,
-    /// Wall-clock time, in microseconds.
-    pub micros: u64,
-}
-
-impl CallCost {
-    /// Adds another call's cost to this one.
-    pub fn add(&mut self, other: CallCost) {
-        self.fuel = self.fuel.saturating_add(other.fuel);
-        self.micros = self.micros.saturating_add(other.micros);
-    }
-}
-
 /// Why a sliced call did not return a value.
 #[derive(Debug)]
-pub enum Interrupted {
+pub(crate) enum Interrupted {
     /// The deadline passed.
     Timeout,
+    /// The scan was cancelled.
+    Cancelled,
     /// The guest trapped, or a host function returned an error.
     Trap(wasmi::Error),
 }
 
-/// A host error meaning the call's deadline passed while the host was working for the guest
-/// (waiting in `poll_oneoff`, copying in `fd_write`, ...): the call ends as a timeout.
+/// A host error meaning the call's deadline passed, or its scan was cancelled, while the host
+/// was working for the guest (waiting in `poll_oneoff`, copying in `fd_write`, ...): the call
+/// ends as a timeout, or as cancelled. Which one is decided when the host stops, not later.
 #[derive(Debug)]
-pub struct BudgetExhausted;
+struct BudgetExhausted {
+    cancelled: bool,
+}
 
 impl std::fmt::Display for BudgetExhausted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the time budget ran out during a host call")
+        f.write_str(match self.cancelled {
+            true => "the scan was cancelled during a host call",
+            false => "the time budget ran out during a host call",
+        })
     }
 }
 
 impl wasmi::errors::HostError for BudgetExhausted {}
 
-/// A call's deadline: when it started and how long it may take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Deadline {
+/// A call's deadline: when it started and how long it may take, and the scan's cancel
+/// handle, if it has one: a cancelled deadline has passed.
+#[derive(Debug, Clone)]
+pub(crate) struct Deadline {
     start: Instant,
     budget: Duration,
+    cancel: Option<CancelHandle>,
 }
 
 impl Deadline {
     /// A deadline `budget` from now.
-    pub fn after(budget: Duration) -> Self {
+    pub(crate) fn after(budget: Duration) -> Self {
         Self {
             start: Instant::now(),
             budget,
+            cancel: None,
+        }
+    }
+
+    /// This deadline, passed at once when `cancel` is cancelled.
+    pub(crate) fn cancelled_by(self, cancel: Option<&CancelHandle>) -> Self {
+        Self {
+            cancel: cancel.cloned(),
+            ..self
         }
     }
 
     /// A deadline that has already passed: what host functions see outside any call.
-    pub fn passed() -> Self {
+    pub(crate) fn passed() -> Self {
         Self::after(Duration::ZERO)
     }
 
-    /// Time left, zero once passed.
-    pub fn remaining(&self) -> Duration {
+    /// Time left, zero once passed or cancelled.
+    pub(crate) fn remaining(&self) -> Duration {
+        if self.is_cancelled() {
+            return Duration::ZERO;
+        }
         self.budget.saturating_sub(self.start.elapsed())
     }
 
-    /// Whether the deadline has passed.
-    pub fn is_passed(&self) -> bool {
+    /// Whether the deadline has passed (or the scan was cancelled).
+    pub(crate) fn is_passed(&self) -> bool {
         self.remaining().is_zero()
     }
 
-    /// The budget this deadline was made with.
-    pub fn budget(&self) -> Duration {
-        self.budget
+    /// Whether the scan this deadline belongs to was cancelled.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(CancelHandle::is_cancelled)
+    }
+
+    /// The error a host function returns once this deadline has passed: the call then ends
+    /// as a timeout, or as cancelled if that is why it passed.
+    pub(crate) fn exhausted(&self) -> wasmi::Error {
+        wasmi::Error::host(BudgetExhausted {
+            cancelled: self.is_cancelled(),
+        })
+    }
+
+    /// Sleeps for `duration`, waking early if the scan is cancelled.
+    pub(crate) fn sleep(&self, duration: Duration) {
+        match &self.cancel {
+            Some(cancel) => cancel.sleep(duration),
+            None => std::thread::sleep(duration),
+        }
     }
 }
 
 /// Calls `func` under `deadline`, in fuel slices.
-pub fn call<P, R>(
-    store: &mut Store<HostState>,
+pub(crate) fn call<S, P, R>(
+    store: &mut Store<S>,
     func: &TypedFunc<P, R>,
     params: P,
-    deadline: Deadline,
+    deadline: &Deadline,
 ) -> (Result<R, Interrupted>, CallCost)
 where
+    S: SandboxState,
     P: WasmParams,
     R: WasmResults,
 {
@@ -171,7 +194,7 @@ where
     let mut cost = CallCost::default();
     let mut rate = CallRate::new();
     let mut slice = rate.next_slice(deadline, 0);
-    let mut slice_start = (Instant::now(), store.data().host_time);
+    let mut slice_start = (Instant::now(), store.data().host_time());
     let mut outcome =
         set_fuel(store, slice).and_then(|()| func.call_resumable(&mut *store, params));
     let result = loop {
@@ -180,20 +203,26 @@ where
         match outcome {
             Ok(TypedResumableCall::Finished(value)) => break Ok(value),
             Ok(TypedResumableCall::OutOfFuel(suspended)) => {
-                let host_time = store.data().host_time.saturating_sub(slice_start.1);
+                let host_time = store.data().host_time().saturating_sub(slice_start.1);
                 rate.record(slice, slice_start.0.elapsed().saturating_sub(host_time));
+                if deadline.is_cancelled() {
+                    break Err(Interrupted::Cancelled);
+                }
                 if deadline.is_passed() {
                     break Err(Interrupted::Timeout);
                 }
                 slice = rate.next_slice(deadline, suspended.required_fuel());
-                slice_start = (Instant::now(), store.data().host_time);
+                slice_start = (Instant::now(), store.data().host_time());
                 outcome = set_fuel(store, slice).and_then(|()| suspended.resume(&mut *store));
             }
             Ok(TypedResumableCall::HostTrap(suspended)) => {
                 // The typed handle only lends its error: keep what classification needs.
                 let error = suspended.host_error();
-                if error.downcast_ref::<BudgetExhausted>().is_some() {
-                    break Err(Interrupted::Timeout);
+                if let Some(exhausted) = error.downcast_ref::<BudgetExhausted>() {
+                    break Err(match exhausted.cancelled {
+                        true => Interrupted::Cancelled,
+                        false => Interrupted::Timeout,
+                    });
                 }
                 let error = match error.i32_exit_status() {
                     Some(status) => wasmi::Error::i32_exit(status),
@@ -253,9 +282,9 @@ mod tests {
             measured: true,
         };
         let deadline = Deadline::after(Duration::from_micros(100));
-        assert!(rate.next_slice(deadline, 0) <= 100_000);
+        assert!(rate.next_slice(&deadline, 0) <= 100_000);
         assert_eq!(
-            rate.next_slice(deadline, 5_000_000),
+            rate.next_slice(&deadline, 5_000_000),
             5_000_000,
             "required fuel wins"
         );
@@ -265,5 +294,15 @@ mod tests {
     fn a_passed_deadline_has_no_time_left() {
         assert!(Deadline::passed().is_passed());
         assert!(!Deadline::after(Duration::from_secs(60)).is_passed());
+    }
+
+    #[test]
+    fn a_cancelled_deadline_has_passed() {
+        let cancel = CancelHandle::new();
+        let deadline = Deadline::after(Duration::from_secs(60)).cancelled_by(Some(&cancel));
+        assert!(!deadline.is_passed());
+        cancel.cancel();
+        assert!(deadline.is_passed() && deadline.is_cancelled());
+        assert_eq!(deadline.remaining(), Duration::ZERO);
     }
 }

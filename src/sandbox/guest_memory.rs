@@ -7,7 +7,12 @@ use std::ops::Range;
 /// Checks that `len` bytes at `ptr` lie inside a memory of `size` bytes. Guest pointers and
 /// lengths are unsigned 32-bit values that arrive as `i32`; `what` names the argument pair in
 /// the trap message (e.g. `report_finding name`).
-pub fn range(size: usize, ptr: i32, len: i32, what: &str) -> Result<Range<usize>, wasmi::Error> {
+pub(crate) fn range(
+    size: usize,
+    ptr: i32,
+    len: i32,
+    what: &str,
+) -> Result<Range<usize>, wasmi::Error> {
     let (start, count) = (ptr as u32 as usize, len as u32 as usize);
     match start.checked_add(count) {
         Some(end) if end <= size => Ok(start..end),
@@ -19,7 +24,7 @@ pub fn range(size: usize, ptr: i32, len: i32, what: &str) -> Result<Range<usize>
 
 /// Reads a guest string whose whole range must be in bounds, keeping at most `keep` bytes of
 /// text. Returns the text (lossy UTF-8) and how many guest bytes were cut.
-pub fn read_str(
+pub(crate) fn read_str(
     memory: &[u8],
     ptr: i32,
     len: i32,
@@ -67,7 +72,7 @@ fn lossy_prefix(bytes: &[u8], keep: usize) -> (String, usize) {
 
 /// Copies as much of `value` as fits in the guest buffer `[ptr, ptr+len)`, which must lie in
 /// bounds as a whole, and returns the full length of `value` (the caller may retry larger).
-pub fn write_truncated(
+pub(crate) fn write_truncated(
     memory: &mut [u8],
     ptr: i32,
     len: i32,

@@ -5,19 +5,16 @@ use wasmi::ResourceLimiter;
 use wasmi::errors::{MemoryError, TableError};
 use wasmi_core::LimiterError;
 
-/// Most table elements one store may hold, across all tables. Real plugins use a few hundred
-/// (one per indirectly called function); a table bomb stops here instead of eating host memory.
-pub const MAX_TABLE_ELEMENTS: usize = 100_000;
-/// Most tables one store may create.
-pub const MAX_TABLES: usize = 8;
+use crate::limits::{MAX_TABLE_ELEMENTS, MAX_TABLES};
+
 /// A plugin is one module: one instance, and the one memory the ABI writes into.
-pub const MAX_INSTANCES: usize = 1;
+pub(crate) const MAX_INSTANCES: usize = 1;
 /// See [`MAX_INSTANCES`].
-pub const MAX_MEMORIES: usize = 1;
+pub(crate) const MAX_MEMORIES: usize = 1;
 
 /// What a refused growth was for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
+pub(crate) enum Resource {
     /// Linear memory, in bytes.
     MemoryBytes,
     /// Table elements, across all tables.
@@ -26,7 +23,7 @@ pub enum Resource {
 
 /// A refused growth, kept so that the failure message can say what was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refusal {
+pub(crate) struct Refusal {
     /// What was asked for.
     pub resource: Resource,
     /// The total the growth asked for.
@@ -37,7 +34,7 @@ pub struct Refusal {
 
 /// Caps the store's linear memory at a byte count and its tables at element counts.
 #[derive(Debug)]
-pub struct MemoryCap {
+pub(crate) struct MemoryCap {
     cap: usize,
     in_use: usize,
     peak: usize,
@@ -49,7 +46,7 @@ pub struct MemoryCap {
 
 impl MemoryCap {
     /// A limiter allowing at most `cap` bytes of linear memory.
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         Self {
             cap,
             in_use: 0,
@@ -62,17 +59,17 @@ impl MemoryCap {
     }
 
     /// Largest total of linear memory granted so far.
-    pub fn peak(&self) -> usize {
+    pub(crate) fn peak(&self) -> usize {
         self.peak
     }
 
     /// Forgets the last refusal, so that the next call's failures are judged on their own.
-    pub fn clear_refusal(&mut self) {
+    pub(crate) fn clear_refusal(&mut self) {
         self.last_refusal = None;
     }
 
     /// The last growth this limiter refused, if any.
-    pub fn last_refusal(&self) -> Option<Refusal> {
+    pub(crate) fn last_refusal(&self) -> Option<Refusal> {
         self.last_refusal
     }
 }

@@ -6,17 +6,7 @@
 use wasmi::EnforcedLimits;
 
 use super::sections::{leb128_u32, sections};
-
-/// Most bytes of the sections wasmi compiles or keeps per item: everything but data and
-/// custom sections. Compiling costs up to about 67 bytes of host memory and 0.07 s per MiB
-/// of them, so this bounds a load to about 0.6 GiB and under a second. Data segments are
-/// copied once (about one byte per byte) and custom sections skipped, so those are bounded
-/// by the module file size alone ([`MAX_MODULE_BYTES`](crate::plugin::MAX_MODULE_BYTES)).
-pub const MAX_COMPILED_BYTES: usize = 8 * 1024 * 1024;
-/// Most imports a module may declare: each is linked again for every file scanned.
-pub const MAX_IMPORTS: usize = 1000;
-/// Most exports a module may declare: each is created again for every file scanned.
-pub const MAX_EXPORTS: usize = 1000;
+use crate::limits::{MAX_COMPILED_BYTES, MAX_EXPORTS, MAX_IMPORTS};
 
 const CUSTOM_SECTION: u8 = 0;
 const CODE_SECTION: u8 = 10;

@@ -2,57 +2,80 @@
 //! every call into the guest under its time budget, and turning traps, timeouts and memory
 //! refusals into [`Failure`]s.
 
-pub mod budget;
-pub mod guest_memory;
-pub mod limiter;
-pub mod load_limits;
+pub(crate) mod budget;
+pub(crate) mod guest_memory;
+pub(crate) mod limiter;
+pub(crate) mod load_limits;
 mod sections;
 pub(crate) mod start;
 
 use std::time::{Duration, Instant};
 
 use wasmi::errors::ErrorKind;
-use wasmi::{Instance, Memory, Module, Store, TrapCode, WasmParams, WasmResults};
+use wasmi::{Instance, Linker, Memory, Module, Store, TrapCode, WasmParams, WasmResults};
 
+use crate::cancel::CancelHandle;
 use crate::findings::{CallCost, Failure, FailureKind, Stage};
-use crate::host::{self, HostState};
-use crate::runtime::Runtime;
 use budget::{Deadline, Interrupted};
-use limiter::Resource;
+use limiter::{MemoryCap, Resource};
 
 const PAGE: usize = 65536;
 
+/// What the sandbox needs of the state a store carries. The host's state implements it: the
+/// sandbox sets each call's deadline there (host functions stop working when it passes), and
+/// reads back the time host functions took, which is not the guest's.
+pub(crate) trait SandboxState: Sized + 'static {
+    /// The memory cap of the store.
+    fn memory_cap(&self) -> &MemoryCap;
+    /// The memory cap, to install as the store's limiter.
+    fn memory_cap_mut(&mut self) -> &mut MemoryCap;
+    /// Starts a call: host functions may work until `deadline`.
+    fn begin_call(&mut self, deadline: Deadline);
+    /// Ends a call (e.g. flushes buffered output).
+    fn end_call(&mut self);
+    /// Time spent in host functions so far.
+    fn host_time(&self) -> Duration;
+}
+
 /// A store with at most one instance of a plugin module, and what its calls cost.
-pub(crate) struct Sandbox<'r> {
-    runtime: &'r Runtime,
-    store: Store<HostState>,
+pub(crate) struct Sandbox<'r, S: SandboxState> {
+    linker: &'r Linker<S>,
+    store: Store<S>,
     instance: Option<(Instance, Memory)>,
     budget: Duration,
+    cancel: Option<&'r CancelHandle>,
     cost: CallCost,
 }
 
-impl<'r> Sandbox<'r> {
-    /// A fresh store for `state`; each call into the guest gets `budget`.
-    pub fn new(runtime: &'r Runtime, state: HostState, budget: Duration) -> Self {
-        let mut store = Store::new(&runtime.engine, state);
-        store.limiter(|state| &mut state.limiter);
+impl<'r, S: SandboxState> Sandbox<'r, S> {
+    /// A fresh store for `state`, instantiating through `linker`; each call into the guest
+    /// gets `budget`, and all end early once `cancel` is cancelled.
+    pub(crate) fn new(
+        linker: &'r Linker<S>,
+        state: S,
+        budget: Duration,
+        cancel: Option<&'r CancelHandle>,
+    ) -> Self {
+        let mut store = Store::new(linker.engine(), state);
+        store.limiter(|state| state.memory_cap_mut());
         Self {
-            runtime,
+            linker,
             store,
             instance: None,
             budget,
+            cancel,
             cost: CallCost::default(),
         }
     }
 
     /// A fresh deadline of one budget.
-    pub fn deadline(&self) -> Deadline {
-        Deadline::after(self.budget)
+    pub(crate) fn deadline(&self) -> Deadline {
+        Deadline::after(self.budget).cancelled_by(self.cancel)
     }
 
     /// Instantiates `module` and runs its start function, moved into the export
     /// `start_export` at load (see [`start`]), under one budget.
-    pub fn instantiate(
+    pub(crate) fn instantiate(
         &mut self,
         module: &Module,
         start_export: Option<&str>,
@@ -61,13 +84,10 @@ impl<'r> Sandbox<'r> {
         // Instantiation runs no guest code: the start function was moved out at load. With
         // no fuel, any guest code that did run here would trap at once instead of running
         // without a deadline.
-        self.begin_call(deadline);
+        self.begin_call(&deadline);
         self.set_fuel(0);
         let started = Instant::now();
-        let result = self
-            .runtime
-            .linker
-            .instantiate_and_start(&mut self.store, module);
+        let result = self.linker.instantiate_and_start(&mut self.store, module);
         self.cost.add(CallCost {
             fuel: 0,
             micros: started.elapsed().as_micros() as u64,
@@ -78,20 +98,21 @@ impl<'r> Sandbox<'r> {
             .get_memory(&self.store, "memory")
             .expect("the memory export was checked at load");
         self.instance = Some((instance, memory));
+        self.store.data_mut().end_call();
         if let Some(start) = start_export {
-            self.call::<(), ()>(start, (), Stage::Instantiate, deadline)?;
+            self.call::<(), ()>(start, (), Stage::Instantiate, &deadline)?;
         }
         Ok(())
     }
 
     /// Calls the export `name` under `deadline`. The export's presence and signature were
     /// checked at load.
-    pub fn call<P: WasmParams, R: WasmResults>(
+    pub(crate) fn call<P: WasmParams, R: WasmResults>(
         &mut self,
         name: &str,
         params: P,
         stage: Stage,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<R, Failure> {
         let (instance, _) = self.instance.expect("calls follow instantiation");
         // Signatures were checked at load; a mismatch here is still the plugin's failure,
@@ -101,19 +122,19 @@ impl<'r> Sandbox<'r> {
             .map_err(|e| Failure::new(FailureKind::Abi, stage, format!("export `{name}`: {e}")))?;
         self.begin_call(deadline);
         let (result, cost) = budget::call(&mut self.store, &func, params, deadline);
-        host::wasi::flush_stdio(self.store.data_mut());
+        self.store.data_mut().end_call();
         self.cost.add(cost);
         result.map_err(|interrupted| self.failure(stage, interrupted))
     }
 
     /// Finds room for `len` bytes in guest memory: from the guest's `alloc` when it has one
     /// (the returned range is checked), else by growing memory and using the old end.
-    pub fn guest_buffer(
+    pub(crate) fn guest_buffer(
         &mut self,
         len: usize,
         use_alloc: bool,
         stage: Stage,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<usize, Failure> {
         let (_, memory) = self.instance.expect("buffers follow instantiation");
         let abi = |reason: String| Failure::new(FailureKind::Abi, stage, reason);
@@ -138,7 +159,7 @@ impl<'r> Sandbox<'r> {
         }
         let old_size = memory.data_size(&self.store);
         let pages = len.div_ceil(PAGE) as u64;
-        self.store.data_mut().limiter.clear_refusal();
+        self.store.data_mut().memory_cap_mut().clear_refusal();
         match memory.grow(&mut self.store, pages) {
             Ok(_) => Ok(old_size),
             Err(error) => Err(self.memory_failure(stage).unwrap_or_else(|| {
@@ -154,28 +175,28 @@ impl<'r> Sandbox<'r> {
     }
 
     /// Copies `data` into guest memory at `ptr` (a range from [`Sandbox::guest_buffer`]).
-    pub fn write(&mut self, ptr: usize, data: &[u8]) {
+    pub(crate) fn write(&mut self, ptr: usize, data: &[u8]) {
         let (_, memory) = self.instance.expect("writes follow instantiation");
         memory.data_mut(&mut self.store)[ptr..ptr + data.len()].copy_from_slice(data);
     }
 
     /// Reads `len` bytes at `ptr` of guest memory, clipped to the memory's end.
-    pub fn read(&self, ptr: usize, len: usize) -> &[u8] {
+    pub(crate) fn read(&self, ptr: usize, len: usize) -> &[u8] {
         let (_, memory) = self.instance.expect("reads follow instantiation");
         let data = memory.data(&self.store);
         &data[ptr.min(data.len())..ptr.saturating_add(len).min(data.len())]
     }
 
-    /// The host state and the summed cost of all calls.
-    pub fn finish(self) -> (HostState, CallCost) {
+    /// The state and the summed cost of all calls.
+    pub(crate) fn finish(self) -> (S, CallCost) {
         (self.store.into_data(), self.cost)
     }
 
     /// Per-call state: the deadline host functions may wait for, a clean refusal record.
-    fn begin_call(&mut self, deadline: Deadline) {
+    fn begin_call(&mut self, deadline: &Deadline) {
         let state = self.store.data_mut();
-        state.deadline = deadline;
-        state.limiter.clear_refusal();
+        state.begin_call(deadline.clone());
+        state.memory_cap_mut().clear_refusal();
     }
 
     fn set_fuel(&mut self, fuel: u64) {
@@ -186,7 +207,7 @@ impl<'r> Sandbox<'r> {
 
     /// A memory-limit failure if the limiter refused a growth during the last call.
     fn memory_failure(&self, stage: Stage) -> Option<Failure> {
-        let refusal = self.store.data().limiter.last_refusal()?;
+        let refusal = self.store.data().memory_cap().last_refusal()?;
         let reason = match refusal.resource {
             Resource::MemoryBytes => format!(
                 "needs {} bytes of linear memory; the plugin's cap is {} bytes (max_memory_mb)",
@@ -212,6 +233,11 @@ impl<'r> Sandbox<'r> {
             )
         };
         match interrupted {
+            Interrupted::Cancelled => Failure::new(
+                FailureKind::Cancelled,
+                stage,
+                "the scan was cancelled by the host",
+            ),
             Interrupted::Timeout => timeout(),
             Interrupted::Trap(error) if error.as_trap_code() == Some(TrapCode::OutOfFuel) => {
                 timeout()

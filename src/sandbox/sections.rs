@@ -2,7 +2,7 @@
 //! validates the module.
 
 /// One section of a module binary.
-pub struct Section<'a> {
+pub(super) struct Section<'a> {
     /// The section id (0 custom, 1 type, ..., 10 code, 11 data).
     pub id: u8,
     /// The section's contents.
@@ -13,7 +13,7 @@ pub struct Section<'a> {
 
 /// The sections of a module binary, or `None` if its framing does not parse (validation then
 /// says what is wrong).
-pub fn sections(wasm: &[u8]) -> Option<Vec<Section<'_>>> {
+pub(super) fn sections(wasm: &[u8]) -> Option<Vec<Section<'_>>> {
     let mut rest = wasm.get(8..)?;
     let mut found = Vec::new();
     while let Some((&id, after_id)) = rest.split_first() {
@@ -32,7 +32,7 @@ pub fn sections(wasm: &[u8]) -> Option<Vec<Section<'_>>> {
 }
 
 /// Reads an unsigned LEB128 `u32`, returning it and the bytes after it.
-pub fn leb128_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
+pub(super) fn leb128_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
     let mut value: u32 = 0;
     for (i, &byte) in bytes.iter().enumerate().take(5) {
         // The fifth byte holds the top four bits only.
@@ -48,7 +48,7 @@ pub fn leb128_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
 }
 
 /// Appends `value` as unsigned LEB128.
-pub fn push_leb128(out: &mut Vec<u8>, mut value: u32) {
+pub(super) fn push_leb128(out: &mut Vec<u8>, mut value: u32) {
     loop {
         let byte = (value & 0x7f) as u8;
         value >>= 7;

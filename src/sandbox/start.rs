@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use super::sections::{Section, leb128_u32, push_leb128, sections};
 
 /// The export name the start function gets (a suffix is added if the module uses it).
-pub const START_EXPORT: &str = "plugbox:start";
+pub(crate) const START_EXPORT: &str = "plugbox:start";
 
 const CUSTOM_SECTION: u8 = 0;
 const EXPORT_SECTION: u8 = 7;
@@ -21,7 +21,7 @@ const EXPORT_KIND_FUNC: u8 = 0;
 
 /// A module binary without a start section, and the export that runs its start function.
 #[derive(Debug)]
-pub struct Rewritten<'a> {
+pub(crate) struct Rewritten<'a> {
     /// The module to compile.
     pub wasm: Cow<'a, [u8]>,
     /// The export to call after instantiation, if the module had a start function.
@@ -33,7 +33,7 @@ pub struct Rewritten<'a> {
 /// with it; and instantiation runs with no fuel, so a start function left in place could not
 /// run unbudgeted). A start section that could not be moved faithfully (two of them, extra
 /// bytes, out of order: all invalid) is an error naming what is wrong.
-pub fn rewrite(wasm: &[u8]) -> Result<Rewritten<'_>, String> {
+pub(crate) fn rewrite(wasm: &[u8]) -> Result<Rewritten<'_>, String> {
     let unchanged = Rewritten {
         wasm: Cow::Borrowed(wasm),
         start_export: None,
@@ -93,7 +93,7 @@ pub fn rewrite(wasm: &[u8]) -> Result<Rewritten<'_>, String> {
 /// Checks that the start function moved to `export` has the type WebAssembly requires of a
 /// start function, `() -> ()` (validation checked it in the start section; the export is
 /// checked here instead).
-pub fn check_type(module: &wasmi::Module, export: &str) -> Result<(), String> {
+pub(crate) fn check_type(module: &wasmi::Module, export: &str) -> Result<(), String> {
     match module.get_export(export) {
         Some(wasmi::ExternType::Func(f)) if f.params().is_empty() && f.results().is_empty() => {
             Ok(())

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use plugbox::abi::{ValueType, host_imports};
 use plugbox::{HostConfig, Registry, ScanReport};
 use serde_json::{Value, json};
 
@@ -41,6 +42,11 @@ impl Plugins {
     /// Adds a well-behaved marker plugin named `Good` in `dir`.
     pub fn add_good(&self, dir: &str) -> PathBuf {
         self.add(dir, "Good", json!({}), MARKER_WAT)
+    }
+
+    /// Adds a well-behaved marker plugin named `name` in `dir`.
+    pub fn add_good_named(&self, dir: &str, name: &str) -> PathBuf {
+        self.add(dir, name, json!({}), MARKER_WAT)
     }
 
     pub fn registry(&self) -> Registry {
@@ -107,21 +113,19 @@ pub fn scan_module(scan_body: &str) -> String {
 
 /// WAT import declarations, named `$name`, of the WASI functions `keep` selects.
 pub fn wasi_imports(keep: impl Fn(&str) -> bool) -> String {
-    let types = |ts: &[plugbox::host::ValType]| {
-        ts.iter()
-            .map(|t| format!("{t:?}").to_lowercase())
-            .collect::<Vec<_>>()
-            .join(" ")
+    let types = |keyword: &str, ts: &[ValueType]| {
+        let list: String = ts.iter().map(|t| format!(" {t}")).collect();
+        format!("({keyword}{list})")
     };
-    plugbox::host::wasi::IMPORTS
+    host_imports()
         .iter()
-        .filter(|s| keep(s.name))
+        .filter(|s| s.module() == "wasi_snapshot_preview1" && keep(s.name()))
         .map(|s| {
             format!(
-                r#"(import "wasi_snapshot_preview1" "{0}" (func ${0} (param {1}) (result {2})))"#,
-                s.name,
-                types(s.params),
-                types(s.results)
+                r#"(import "wasi_snapshot_preview1" "{0}" (func ${0} {1} {2}))"#,
+                s.name(),
+                types("param", s.params()),
+                types("result", s.results())
             )
         })
         .collect()
@@ -130,7 +134,11 @@ pub fn wasi_imports(keep: impl Fn(&str) -> bool) -> String {
 pub const MARKED: &[u8] = b"prefix MALICIOUS_MARKER suffix";
 
 pub fn scan(registry: &Registry, data: &[u8]) -> ScanReport {
-    registry.scan(data, "/samples/file.bin", "unknown")
+    registry.scan(
+        plugbox::Input::new(data)
+            .path("/samples/file.bin")
+            .file_type("unknown"),
+    )
 }
 
 /// Findings of the plugin named `plugin`.
@@ -166,7 +174,7 @@ pub fn load_error(registry: &Registry, dir: &str) -> String {
     registry
         .failures()
         .iter()
-        .find(|f| f.dir.file_name().unwrap() == dir)
+        .find(|f| f.dir().file_name().unwrap() == dir)
         .unwrap_or_else(|| panic!("{dir} did not fail to load: {:?}", registry.failures()))
         .to_string()
 }

@@ -58,7 +58,7 @@ hostile! {
          (i32.const 0)")
         => Expect::Scores(0, |run, _| {
             // The message cap is reached first; after it, output is counted in bytes, unread.
-            let logged = plugbox::findings::MAX_LOG_MESSAGES_PER_SCAN as u64;
+            let logged = plugbox::limits::MAX_LOG_MESSAGES_PER_SCAN as u64;
             assert_eq!(run.dropped.log_bytes, (100_000 - logged) * 5);
         });
     proc_exit_from_scan: json!({}), wasi_scan(&["proc_exit"],
@@ -300,14 +300,17 @@ fn timeout_overshoot_stays_within_the_documented_bound() {
 #[test]
 fn every_wasi_import_with_every_argument_minus_one() {
     let (mut traps, mut errnos) = (0, 0);
-    for sig in plugbox::host::wasi::IMPORTS {
+    let wasi = plugbox::abi::host_imports()
+        .iter()
+        .filter(|s| s.module() == "wasi_snapshot_preview1");
+    for sig in wasi {
         let args: String = sig
-            .params
+            .params()
             .iter()
-            .map(|t| format!("({}.const -1)", format!("{t:?}").to_lowercase()))
+            .map(|t| format!("({t}.const -1)"))
             .collect();
-        let call = format!("(call ${} {args})", sig.name);
-        let body = if sig.results.is_empty() {
+        let call = format!("(call ${} {args})", sig.name());
+        let body = if sig.results().is_empty() {
             format!("{call} (i32.const 0)")
         } else {
             format!("(drop {call}) (i32.const 0)")
@@ -317,14 +320,14 @@ fn every_wasi_import_with_every_argument_minus_one() {
             "hostile",
             "Hostile",
             json!({"permissions": {"filesystem": true, "max_exec_ms": 200}}),
-            &wasi_scan(&[sig.name], &body),
+            &wasi_scan(&[sig.name()], &body),
         );
         plugins.add_good("zz-good");
         let registry = plugins.registry();
         assert!(
             registry.failures().is_empty(),
             "{}: {:?}",
-            sig.name,
+            sig.name(),
             registry.failures()
         );
         let report = scan(&registry, MARKED);
@@ -333,11 +336,11 @@ fn every_wasi_import_with_every_argument_minus_one() {
         match &run.status {
             RunStatus::Ok { score: 0 } => errnos += 1,
             RunStatus::Failed(f) if f.kind == Trap => {
-                assert!(f.reason.contains(sig.name), "{}: {f}", sig.name);
+                assert!(f.reason.contains(sig.name()), "{}: {f}", sig.name());
                 traps += 1;
             }
-            RunStatus::Failed(f) if f.kind == Exit => assert_eq!(sig.name, "proc_exit"),
-            other => panic!("{}: {other:?}", sig.name),
+            RunStatus::Failed(f) if f.kind == Exit => assert_eq!(sig.name(), "proc_exit"),
+            other => panic!("{}: {other:?}", sig.name()),
         }
     }
     eprintln!("every WASI import with -1: {traps} trapped, {errnos} returned an errno");

@@ -179,7 +179,7 @@ fn fd_write_of_400_iovecs_of_16_mib_reads_only_the_log_volume() {
     for (run, time) in outcome.hostile_runs().zip(&outcome.runs) {
         assert_eq!(run.status, RunStatus::Ok { score: 0 }, "{run:?}");
         // Messages of 4096 bytes with a 10-byte "[Hostile] " prefix fill the 64 KiB volume.
-        let kept = plugbox::findings::MAX_LOG_BYTES_PER_SCAN as u64 - 16 * 10;
+        let kept = plugbox::limits::MAX_LOG_BYTES_PER_SCAN as u64 - 16 * 10;
         assert_eq!(run.dropped.log_bytes, 400 * (16 << 20) - kept);
         assert_within_budget(*time, millis(50), "fd_write of 6.4 GB");
     }
@@ -241,7 +241,7 @@ fn directory_listings_are_capped() {
     let outcome = beside_good_in(plugins, &hostile);
     for run in outcome.hostile_runs() {
         // 1,502 entries (the files, plugin.json, plugin.wasm); the listing shows the cap.
-        let listed = plugbox::host::wasi::MAX_DIR_ENTRIES as u32;
+        let listed = plugbox::limits::MAX_DIR_ENTRIES as u32;
         assert_eq!(run.status, RunStatus::Ok { score: listed / 16 }, "{run:?}");
     }
 }
@@ -406,7 +406,7 @@ fn empty_log_messages_count_against_the_caps() {
              (i32.const 0)",
         ),
     );
-    let cap = plugbox::findings::MAX_LOG_MESSAGES_PER_SCAN as u64;
+    let cap = plugbox::limits::MAX_LOG_MESSAGES_PER_SCAN as u64;
     for run in outcome.hostile_runs() {
         assert_eq!(run.dropped.log_messages, 200_000 - cap, "{run:?}");
     }
@@ -425,7 +425,7 @@ fn a_write_of_newlines_counts_against_the_message_cap() {
     (call $fd_write (i32.const 1) (i32.const 200000) (i32.const 1) (i32.const 200008)))"#,
     );
     let outcome = beside_good(json!({}), &wat);
-    let cap = plugbox::findings::MAX_LOG_MESSAGES_PER_SCAN as u64;
+    let cap = plugbox::limits::MAX_LOG_MESSAGES_PER_SCAN as u64;
     for run in outcome.hostile_runs() {
         assert_eq!(run.status, RunStatus::Ok { score: 0 }, "{run:?}");
         assert_eq!(run.dropped.log_bytes, 200_000 - cap, "{run:?}");
@@ -467,7 +467,7 @@ fn findings_reported_by_on_load_are_kept() {
         ),
     );
     let outcome = beside_good(json!({}), &wat);
-    let plugin = outcome.registry.by_name("Hostile").unwrap();
+    let plugin = outcome.registry.plugin("Hostile").unwrap();
     let threats: Vec<_> = plugin.load_findings().iter().map(|f| &f.threat).collect();
     assert_eq!(threats, ["Load.Finding"]);
     assert_eq!(plugin.load_dropped(), Default::default());
@@ -500,8 +500,8 @@ fn invalid_utf8_cannot_grow_a_finding_past_its_caps() {
             .iter()
             .find(|f| f.plugin == "Hostile")
             .unwrap();
-        assert!(finding.threat.len() <= plugbox::findings::MAX_THREAT_NAME_BYTES);
-        assert!(finding.detail.len() <= plugbox::findings::MAX_DETAIL_BYTES);
+        assert!(finding.threat.len() <= plugbox::limits::MAX_THREAT_NAME_BYTES);
+        assert!(finding.detail.len() <= plugbox::limits::MAX_DETAIL_BYTES);
     }
 }
 

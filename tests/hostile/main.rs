@@ -166,7 +166,7 @@ hostile! {
         "(local $i i32) (loop $l (call $report_finding (i32.const 0) (i32.const 11) (i32.const 40) (i32.const 16) (i32.const 6))
            (local.set $i (i32.add (local.get $i) (i32.const 1))) (br_if $l (i32.lt_u (local.get $i) (i32.const 100000)))) (i32.const 40)")
         => Expect::Scores(40, |run, report| {
-            assert_eq!(threats_of(report, "Hostile").len(), plugbox::findings::MAX_FINDINGS_PER_SCAN);
+            assert_eq!(threats_of(report, "Hostile").len(), plugbox::limits::MAX_FINDINGS_PER_SCAN);
             assert_eq!(run.dropped.findings, 99_000);
         });
     log_message_flood: json!({}), scan_module(
@@ -175,7 +175,7 @@ hostile! {
         => Expect::Scores(0, |run, _| {
             // 15 messages fit whole with their "[Hostile] " prefix, the 16th is cut.
             assert_eq!(run.dropped.log_messages, 100_000 - 16);
-            let kept = plugbox::findings::MAX_LOG_BYTES_PER_SCAN as u64 - 16 * 10;
+            let kept = plugbox::limits::MAX_LOG_BYTES_PER_SCAN as u64 - 16 * 10;
             assert_eq!(run.dropped.log_bytes, 100_000 * 4096 - kept);
         });
 

@@ -70,7 +70,7 @@ fn print_diff(old: &Components, new: &Components) {
 #[cfg(feature = "wasm-plugins")]
 mod plugins {
     use super::Components;
-    use plugbox::{HostConfig, Registry};
+    use plugbox::{HostConfig, Input, Registry};
 
     /// The type name components are passed with; plugin manifests list it in `file_types`.
     pub const COMPONENT_TYPE: &str = "sbom-component";
@@ -95,19 +95,18 @@ mod plugins {
             let label = component["purl"]
                 .as_str()
                 .map_or_else(|| format!("{name}@{version}"), str::to_owned);
-            let report = registry.scan(json.as_bytes(), &label, COMPONENT_TYPE);
+            let component = Input::new(json.as_bytes())
+                .path(&label)
+                .file_type(COMPONENT_TYPE);
+            let report = registry.scan(component);
             for f in &report.findings {
                 println!(
                     "! {name} {version}: {} [score {}] by '{}': {}",
                     f.threat, f.score, f.plugin, f.detail
                 );
             }
-            for run in report.failures() {
-                eprintln!(
-                    "sbom-host: plugin '{}' on {label}: {}",
-                    run.plugin,
-                    run.failure().expect("a failure")
-                );
+            for (plugin, failure) in report.failures() {
+                eprintln!("sbom-host: plugin '{plugin}' on {label}: {failure}");
                 incomplete += 1;
             }
             max = max.max(report.max_score());

@@ -6,15 +6,14 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::errno::{self, Errno};
+use crate::limits::MAX_OPEN_FDS;
 
-/// Most descriptors open at once, stdio and the preopen included.
-pub const MAX_OPEN_FDS: usize = 32;
 /// The descriptor of the preopened plugin directory.
-pub const PREOPEN_FD: u32 = 3;
+pub(crate) const PREOPEN_FD: u32 = 3;
 
 /// What a descriptor refers to.
 #[derive(Debug)]
-pub enum Entry {
+pub(super) enum Entry {
     /// fd 0: always at end of file.
     Stdin,
     /// fd 1: lines become info log messages.
@@ -35,14 +34,14 @@ pub enum Entry {
 
 /// The descriptor table of one instance.
 #[derive(Debug)]
-pub struct FdTable {
+pub(super) struct FdTable {
     entries: Vec<Option<Entry>>,
     root: Option<PathBuf>,
 }
 
 impl FdTable {
     /// Stdio, plus the preopen at fd 3 when `root` (a canonical directory) is given.
-    pub fn new(root: Option<PathBuf>) -> Self {
+    pub(super) fn new(root: Option<PathBuf>) -> Self {
         let mut entries = vec![Some(Entry::Stdin), Some(Entry::Stdout), Some(Entry::Stderr)];
         if let Some(root) = &root {
             entries.push(Some(Entry::Dir { host: root.clone() }));
@@ -51,12 +50,12 @@ impl FdTable {
     }
 
     /// The canonical host path of the preopen, if filesystem access is granted.
-    pub fn root(&self) -> Option<&Path> {
+    pub(super) fn root(&self) -> Option<&Path> {
         self.root.as_deref()
     }
 
     /// The entry for `fd`, or `BADF`.
-    pub fn get(&self, fd: i32) -> Result<&Entry, Errno> {
+    pub(super) fn get(&self, fd: i32) -> Result<&Entry, Errno> {
         usize::try_from(fd)
             .ok()
             .and_then(|i| self.entries.get(i))
@@ -65,7 +64,7 @@ impl FdTable {
     }
 
     /// The entry for `fd`, mutably, or `BADF`.
-    pub fn get_mut(&mut self, fd: i32) -> Result<&mut Entry, Errno> {
+    pub(super) fn get_mut(&mut self, fd: i32) -> Result<&mut Entry, Errno> {
         usize::try_from(fd)
             .ok()
             .and_then(|i| self.entries.get_mut(i))
@@ -74,7 +73,7 @@ impl FdTable {
     }
 
     /// Stores `entry` in the lowest free descriptor, or fails with `MFILE`.
-    pub fn insert(&mut self, entry: Entry) -> Result<u32, Errno> {
+    pub(super) fn insert(&mut self, entry: Entry) -> Result<u32, Errno> {
         let slot = match self.entries.iter().position(Option::is_none) {
             Some(slot) => slot,
             None if self.entries.len() < MAX_OPEN_FDS => {
@@ -88,13 +87,13 @@ impl FdTable {
     }
 
     /// Closes `fd`.
-    pub fn remove(&mut self, fd: i32) -> Result<Entry, Errno> {
+    pub(super) fn remove(&mut self, fd: i32) -> Result<Entry, Errno> {
         self.get(fd)?;
         Ok(self.entries[fd as usize].take().expect("checked above"))
     }
 
     /// Moves `from` to `to` (which must be open), closing what `to` held.
-    pub fn renumber(&mut self, from: i32, to: i32) -> Result<(), Errno> {
+    pub(super) fn renumber(&mut self, from: i32, to: i32) -> Result<(), Errno> {
         self.get(to)?;
         let entry = self.remove(from)?;
         self.entries[to as usize] = Some(entry);

@@ -9,7 +9,7 @@ use super::errno::{self, Errno};
 use crate::files::{self, ConfineError, Confined, Kind, Want};
 
 /// The guest path of the preopened plugin directory.
-pub const GUEST_ROOT: &str = "/plugin";
+pub(crate) const GUEST_ROOT: &str = "/plugin";
 /// Longest guest path accepted.
 const MAX_PATH_BYTES: usize = 4096;
 
@@ -18,7 +18,7 @@ const MAX_PATH_BYTES: usize = 4096;
 ///
 /// It opens nothing, so it is only for metadata lookups (`path_filestat_get`); anything to be
 /// read is opened with [`open`], which checks the opened handle instead of a path.
-pub fn resolve(root: &Path, base: &Path, guest_path: &[u8]) -> Result<PathBuf, Errno> {
+pub(super) fn resolve(root: &Path, base: &Path, guest_path: &[u8]) -> Result<PathBuf, Errno> {
     // Symlinks are followed by the host, then the result must still be inside the root.
     let real = join(root, base, guest_path)?
         .canonicalize()
@@ -31,7 +31,12 @@ pub fn resolve(root: &Path, base: &Path, guest_path: &[u8]) -> Result<PathBuf, E
 
 /// Opens `guest_path` relative to `base` (as in [`resolve`]): a regular file, or a directory
 /// when `want` allows, that is inside `root`, opened once and checked on the handle.
-pub fn open(root: &Path, base: &Path, guest_path: &[u8], want: Want) -> Result<Confined, Errno> {
+pub(super) fn open(
+    root: &Path,
+    base: &Path,
+    guest_path: &[u8],
+    want: Want,
+) -> Result<Confined, Errno> {
     let joined = join(root, base, guest_path)?;
     files::open_confined(root, &joined, want).map_err(|error| match error {
         ConfineError::Outside { .. } | ConfineError::Moved => errno::NOTCAPABLE,

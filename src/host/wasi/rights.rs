@@ -15,13 +15,14 @@ const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
 const POLL_FD_READWRITE: u64 = 1 << 27;
 
 /// Rights of stdin.
-pub const STDIN: u64 = FD_READ | POLL_FD_READWRITE;
+pub(super) const STDIN: u64 = FD_READ | POLL_FD_READWRITE;
 /// Rights of stdout and stderr.
-pub const STDOUT: u64 = FD_WRITE | POLL_FD_READWRITE;
+pub(super) const STDOUT: u64 = FD_WRITE | POLL_FD_READWRITE;
 /// Rights of a read-only file.
-pub const FILE: u64 = FD_READ | FD_SEEK | FD_TELL | FD_ADVISE | FD_FILESTAT_GET | POLL_FD_READWRITE;
+pub(super) const FILE: u64 =
+    FD_READ | FD_SEEK | FD_TELL | FD_ADVISE | FD_FILESTAT_GET | POLL_FD_READWRITE;
 /// Rights of a directory in the read-only preopen.
-pub const DIR: u64 = PATH_OPEN | FD_READDIR | PATH_FILESTAT_GET | FD_FILESTAT_GET;
+pub(super) const DIR: u64 = PATH_OPEN | FD_READDIR | PATH_FILESTAT_GET | FD_FILESTAT_GET;
 /// Rights that only a writer asks for (libc leaves them out of read-only opens): `path_open`
 /// asking for any of them is refused.
-pub const WRITING: u64 = FD_DATASYNC | FD_WRITE | FD_ALLOCATE | FD_FILESTAT_SET_SIZE;
+pub(super) const WRITING: u64 = FD_DATASYNC | FD_WRITE | FD_ALLOCATE | FD_FILESTAT_SET_SIZE;

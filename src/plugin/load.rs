@@ -1,151 +1,40 @@
-//! One plugin: its manifest, its compiled module, and the two things done with it, loading
-//! (CONTRACT §1-§3: confinement, checks, `_initialize`, `on_load`, identification) and
-//! running it on one input (§3-§5).
+//! Loading a plugin (CONTRACT §1-§3): the manifest, compatibility, the host's ceilings,
+//! confinement of `wasm_file`, the load limits, import and export checks, and the load-time
+//! calls (start, `_initialize`, `on_load`, identification) on a first instance.
 
 use std::fs::File;
 use std::path::{Component, Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
 
 use wasmi::Module;
 use wasmi::errors::ErrorKind;
 
+use super::{Grants, IN_MEMORY, Plugin, exit_zero_as};
+use crate::config::HostConfig;
 use crate::error::LoadError;
 use crate::exports::Exports;
 use crate::files::{self, ConfineError, ReadError, Want};
-use crate::findings::{
-    CallCost, Dropped, Failure, FailureKind, Finding, PluginRun, RunStatus, Stage, clamp_score,
-    printable,
-};
+use crate::findings::{CallCost, Dropped, Failure, Stage};
 use crate::host::{self, HostState};
-use crate::manifest::{Manifest, ManifestRules, SUPPORTED_PROTOCOLS};
-use crate::registry::HostConfig;
+use crate::limits::MAX_MODULE_BYTES;
+use crate::manifest::{Manifest, SUPPORTED_PROTOCOLS};
 use crate::runtime::Runtime;
-use crate::sandbox::Sandbox;
-use crate::sandbox::{load_limits, start};
-
-/// How a plugin loaded from memory is named where a path would be.
-pub const IN_MEMORY: &str = "<memory>";
-/// Largest module file read. Real plugins are kilobytes to a few megabytes; a bigger file is
-/// refused before it is read into host memory.
-pub const MAX_MODULE_BYTES: u64 = 128 * 1024 * 1024;
+use crate::sandbox::budget::Deadline;
+use crate::sandbox::{Sandbox, load_limits, start};
+use crate::text::printable;
 
 /// Bytes offered to `plugin_name` / `plugin_version`; longer names are cut and a warning logged.
 const IDENTITY_BUFFER: usize = 256;
 const WASM_MAGIC: &[u8] = b"\0asm";
 
-/// A loaded plugin, ready to scan.
-#[derive(Debug)]
-pub struct Plugin {
-    manifest: Manifest,
-    dir: Option<PathBuf>,
-    module: Module,
-    exports: Exports,
-    /// The export the start function was moved to at load, if the module has one.
-    start_export: Option<String>,
-    /// The canonical plugin directory, when `permissions.filesystem` grants the preopen.
-    preopen: Option<PathBuf>,
-    guest_name: Option<String>,
-    guest_version: Option<String>,
-    load_cost: CallCost,
-    load_findings: Vec<Finding>,
-    load_dropped: Dropped,
-}
-
-/// One input to scan: any bytes, with a path and a type name the host chose.
-#[derive(Debug, Clone, Copy)]
-pub struct Input<'a> {
-    /// The bytes plugins see.
-    pub data: &'a [u8],
-    /// What `get_file_path` returns.
-    pub path: &'a str,
-    /// What `get_file_type` returns, and what `file_types` are matched against.
-    pub file_type: &'a str,
-}
-
 impl Plugin {
-    /// The validated manifest.
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-
-    /// The manifest name: the plugin's identity in findings.
-    pub fn name(&self) -> &str {
-        self.manifest.name()
-    }
-
-    /// The plugin directory; `None` for a plugin loaded from memory.
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
-    /// What the module's `plugin_name` export returned at load, if it has one.
-    pub fn guest_name(&self) -> Option<&str> {
-        self.guest_name.as_deref()
-    }
-
-    /// What the module's `plugin_version` export returned at load, if it has one.
-    pub fn guest_version(&self) -> Option<&str> {
-        self.guest_version.as_deref()
-    }
-
-    /// What loading cost: instantiation, `_initialize`, `on_load` and identification.
-    pub fn load_cost(&self) -> CallCost {
-        self.load_cost
-    }
-
-    /// Findings the plugin reported while loading (from its start function, `_initialize`
-    /// or `on_load`), when no file is being scanned. Usually none; a host shows them so that
-    /// nothing a plugin reports is lost.
-    pub fn load_findings(&self) -> &[Finding] {
-        &self.load_findings
-    }
-
-    /// What the per-scan caps cut while loading (the load counts as one scan).
-    pub fn load_dropped(&self) -> Dropped {
-        self.load_dropped
-    }
-
-    /// Whether this plugin wants to see inputs of `file_type`.
-    pub fn accepts(&self, file_type: &str) -> bool {
-        self.manifest
-            .file_types()
-            .iter()
-            .any(|t| t == "all" || t == file_type)
-    }
-
-    fn budget(&self) -> Duration {
-        Duration::from_millis(self.manifest.permissions().max_exec_ms.into())
-    }
-
-    fn memory_cap(&self) -> usize {
-        self.manifest.permissions().max_memory_bytes()
-    }
-
-    fn host_state(&self, runtime: &Runtime, path: &str, file_type: &str) -> HostState {
-        HostState::new(
-            self.name(),
-            runtime.log_target.clone(),
-            self.memory_cap(),
-            path,
-            file_type,
-            self.preopen.clone(),
-        )
-    }
-
     /// Loads the plugin in `dir`. The manifest's name is returned with the error when known.
     pub(crate) fn load(
         runtime: &Runtime,
         config: &HostConfig,
         dir: &Path,
     ) -> Result<Self, (Option<String>, LoadError)> {
-        let rules = ManifestRules {
-            file_types: &config
-                .file_types
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        };
-        let manifest = Manifest::load(&dir.join("plugin.json"), rules)
+        let manifest = Manifest::load(&dir.join("plugin.json"), config)
             .map_err(|e| (None, LoadError::Manifest(e)))?;
         let name = manifest.name().to_owned();
         Self::load_with(runtime, config, dir, manifest).map_err(|e| (Some(name), e))
@@ -158,17 +47,27 @@ impl Plugin {
         manifest: Manifest,
     ) -> Result<Self, LoadError> {
         check_compatibility(&manifest, config)?;
-        warn_about(&manifest, &dir.join("plugin.json").display().to_string());
+        let source = dir.join("plugin.json").display().to_string();
+        warn_about(&manifest, &source);
+        let grants = grant(&manifest, config, &source);
         let (file, wasm_path) = confine(dir, manifest.wasm_file())?;
         let wasm = read_module(file, &wasm_path)?;
-        let preopen = match manifest.permissions().filesystem {
+        let preopen = match grants.filesystem {
             true => Some(dir.canonicalize().map_err(|error| LoadError::Read {
                 path: dir.to_path_buf(),
-                error,
+                error: Arc::new(error),
             })?),
             false => None,
         };
-        Self::build(runtime, manifest, &wasm, &wasm_path, Some(dir), preopen)
+        Self::build(
+            runtime,
+            manifest,
+            grants,
+            &wasm,
+            &wasm_path,
+            Some(dir),
+            preopen,
+        )
     }
 
     /// Loads a plugin from a manifest and module bytes held in memory (no plugin directory,
@@ -180,18 +79,21 @@ impl Plugin {
         wasm: &[u8],
     ) -> Result<Self, LoadError> {
         check_compatibility(&manifest, config)?;
-        warn_about(&manifest, &format!("plugin '{}'", manifest.name()));
         if manifest.permissions().filesystem {
             return Err(LoadError::FilesystemWithoutDirectory);
         }
+        let source = format!("plugin '{}'", manifest.name());
+        warn_about(&manifest, &source);
+        let grants = grant(&manifest, config, &source);
         let source = Path::new(IN_MEMORY);
         check_binary(wasm, source)?;
-        Self::build(runtime, manifest, wasm, source, None, None)
+        Self::build(runtime, manifest, grants, wasm, source, None, None)
     }
 
     fn build(
         runtime: &Runtime,
         manifest: Manifest,
+        grants: Grants,
         wasm: &[u8],
         wasm_path: &Path,
         dir: Option<&Path>,
@@ -221,12 +123,13 @@ impl Plugin {
         if let Some(export) = &rewritten.start_export {
             start::check_type(&module, export).map_err(invalid)?;
         }
-        host::check_imports(&module)?;
+        host::imports::check_imports(&module)?;
         let mut plugin = Plugin {
             start_export: rewritten.start_export,
             preopen,
             exports: Exports::check(&module)?,
             manifest,
+            grants,
             dir: dir.map(Path::to_path_buf),
             module,
             guest_name: None,
@@ -254,7 +157,7 @@ impl Plugin {
     /// Runs the load-time calls on a first instance: start, `_initialize`, `on_load`, names.
     fn initialize(&mut self, runtime: &Runtime) -> Result<(), LoadError> {
         let state = self.host_state(runtime, "", "");
-        let mut sandbox = Sandbox::new(runtime, state, self.budget());
+        let mut sandbox = Sandbox::new(&runtime.linker, state, self.budget(), None);
         let result = self.initialize_in(&mut sandbox);
         let (state, cost) = sandbox.finish();
         self.load_cost = cost;
@@ -275,10 +178,10 @@ impl Plugin {
         result
     }
 
-    fn initialize_in(&mut self, sandbox: &mut Sandbox<'_>) -> Result<(), LoadError> {
+    fn initialize_in(&mut self, sandbox: &mut Sandbox<'_, HostState>) -> Result<(), LoadError> {
         self.start(sandbox).map_err(LoadError::Init)?;
         if self.exports.on_load {
-            let result = sandbox.call("on_load", (), Stage::OnLoad, sandbox.deadline());
+            let result = sandbox.call("on_load", (), Stage::OnLoad, &sandbox.deadline());
             let code: i32 = exit_zero_as(result, 0).map_err(LoadError::Init)?;
             if code != 0 {
                 return Err(LoadError::OnLoadRefused { code });
@@ -291,25 +194,25 @@ impl Plugin {
                     IDENTITY_BUFFER,
                     self.exports.alloc,
                     Stage::Identify,
-                    deadline,
+                    &deadline,
                 )
                 .map_err(LoadError::Init)?;
             if self.exports.plugin_name {
-                self.guest_name = Some(self.identify(sandbox, "plugin_name", buf, deadline)?);
+                self.guest_name = Some(self.identify(sandbox, "plugin_name", buf, &deadline)?);
             }
             if self.exports.plugin_version {
                 self.guest_version =
-                    Some(self.identify(sandbox, "plugin_version", buf, deadline)?);
+                    Some(self.identify(sandbox, "plugin_version", buf, &deadline)?);
             }
         }
         Ok(())
     }
 
     /// Instantiation and `_initialize`, each under its own budget.
-    fn start(&self, sandbox: &mut Sandbox<'_>) -> Result<(), Failure> {
+    pub(super) fn start(&self, sandbox: &mut Sandbox<'_, HostState>) -> Result<(), Failure> {
         sandbox.instantiate(&self.module, self.start_export.as_deref())?;
         if self.exports.initialize {
-            let result = sandbox.call("_initialize", (), Stage::Initialize, sandbox.deadline());
+            let result = sandbox.call("_initialize", (), Stage::Initialize, &sandbox.deadline());
             exit_zero_as(result, ())?;
         }
         Ok(())
@@ -317,10 +220,10 @@ impl Plugin {
 
     fn identify(
         &self,
-        sandbox: &mut Sandbox<'_>,
+        sandbox: &mut Sandbox<'_, HostState>,
         export: &str,
         buf: usize,
-        deadline: crate::sandbox::budget::Deadline,
+        deadline: &Deadline,
     ) -> Result<String, LoadError> {
         let full: i32 = sandbox
             .call(
@@ -340,111 +243,23 @@ impl Plugin {
         let bytes = sandbox.read(buf, full.min(IDENTITY_BUFFER));
         Ok(String::from_utf8_lossy(bytes).into_owned())
     }
-
-    /// Runs the plugin on one input in a fresh instance. Findings reported before a failure
-    /// are kept.
-    pub(crate) fn run(&self, runtime: &Runtime, input: Input<'_>) -> (PluginRun, Vec<Finding>) {
-        let cap = self.memory_cap();
-        let state = self.host_state(runtime, input.path, input.file_type);
-        if input.data.len() > cap {
-            let reason = format!(
-                "the file is {} bytes, more than the plugin's memory cap of {cap} bytes (max_memory_mb = {})",
-                input.data.len(),
-                self.manifest.permissions().max_memory_mb
-            );
-            return (
-                self.report(RunStatus::Skipped { reason }, &state, CallCost::default()),
-                Vec::new(),
-            );
-        }
-        let mut sandbox = Sandbox::new(runtime, state, self.budget());
-        let status = match self.scan_in(&mut sandbox, input.data) {
-            Ok(score) => RunStatus::Ok { score },
-            // The file could not be placed under the cap: not the plugin's fault.
-            Err(failure)
-                if failure.stage == Stage::Transfer && failure.kind == FailureKind::MemoryLimit =>
-            {
-                RunStatus::Skipped {
-                    reason: format!(
-                        "the file does not fit in the plugin's memory: {}",
-                        failure.reason
-                    ),
-                }
-            }
-            Err(failure) => RunStatus::Failed(failure),
-        };
-        let (mut state, cost) = sandbox.finish();
-        if let RunStatus::Ok { score } = status {
-            if score > 0 && state.findings.is_empty() {
-                state
-                    .findings
-                    .push(Finding::synthesized(self.name(), score));
-            }
-        }
-        let run = self.report(status, &state, cost);
-        log::debug!(
-            "plugin '{}' on {}: {:?}; {} fuel, {} us, peak memory {} bytes",
-            self.name(),
-            input.path,
-            run.status,
-            cost.fuel,
-            cost.micros,
-            run.peak_memory_bytes
-        );
-        (run, state.findings)
-    }
-
-    fn scan_in(&self, sandbox: &mut Sandbox<'_>, data: &[u8]) -> Result<u32, Failure> {
-        self.start(sandbox)?;
-        // `alloc` and `scan` share one budget.
-        let deadline = sandbox.deadline();
-        let ptr =
-            sandbox.guest_buffer(data.len(), self.exports.alloc, Stage::Transfer, deadline)?;
-        sandbox.write(ptr, data);
-        let result = sandbox.call(
-            "scan",
-            (ptr as i32, data.len() as i32),
-            Stage::Scan,
-            deadline,
-        );
-        let score: i32 = exit_zero_as(result, 0)?;
-        Ok(clamp_score(score))
-    }
-
-    fn report(&self, status: RunStatus, state: &HostState, cost: CallCost) -> PluginRun {
-        PluginRun {
-            plugin: self.name().to_owned(),
-            status,
-            cost,
-            peak_memory_bytes: state.limiter.peak(),
-            dropped: state.dropped,
-        }
-    }
-}
-
-/// WASI `proc_exit(0)` ends a call cleanly: it counts as the call returning `value`.
-fn exit_zero_as<R>(result: Result<R, Failure>, value: R) -> Result<R, Failure> {
-    match result {
-        Err(failure) if failure.exit_code == Some(0) => Ok(value),
-        other => other,
-    }
 }
 
 fn check_compatibility(manifest: &Manifest, config: &HostConfig) -> Result<(), LoadError> {
     let platforms = &manifest.platforms();
     if !platforms
         .iter()
-        .any(|p| p == "all" || *p == config.platform)
+        .any(|p| p == "all" || p == config.platform())
     {
         return Err(LoadError::PlatformMismatch {
             platforms: platforms.to_vec(),
-            os: config.platform.clone(),
+            os: config.platform().to_owned(),
         });
     }
-    if *manifest.min_engine_version() > config.engine_version {
+    if manifest.min_engine_version() > config.engine_version() {
         return Err(LoadError::EngineTooOld {
             required: manifest.min_engine_version().clone(),
-            engine: config.engine_version.clone(),
+            engine: config.engine_version().clone(),
         });
     }
     if !SUPPORTED_PROTOCOLS.contains(&manifest.protocol_version()) {
@@ -502,7 +317,7 @@ fn read_module(file: File, path: &Path) -> Result<Vec<u8>, LoadError> {
     let wasm = files::read_bounded(file, MAX_MODULE_BYTES).map_err(|error| match error {
         ReadError::Io(error) => LoadError::Read {
             path: path.to_path_buf(),
-            error,
+            error: Arc::new(error),
         },
         ReadError::TooLarge { limit } => LoadError::Compile {
             path: path.to_path_buf(),
@@ -550,4 +365,45 @@ fn warn_about(manifest: &Manifest, source: &str) {
             manifest.name()
         );
     }
+}
+
+/// The manifest's permissions within the host's ceilings. Lowering what a manifest states is
+/// logged as a warning; lowering a default is the host's plain choice, logged for debugging.
+fn grant(manifest: &Manifest, config: &HostConfig, source: &str) -> Grants {
+    let asked = manifest.permissions();
+    let grants = Grants {
+        max_memory_mb: asked.max_memory_mb.min(config.max_memory_mb()),
+        max_exec_ms: asked.max_exec_ms.min(config.max_exec_ms()),
+        filesystem: asked.filesystem && config.filesystem_allowed(),
+    };
+    let source = printable(source);
+    let (memory_stated, time_stated) = manifest.stated_limits();
+    let lowered = |stated: bool, key: &str, asked: u32, granted: u32, unit: &str| {
+        let level = match stated {
+            true => log::Level::Warn,
+            false => log::Level::Debug,
+        };
+        let asks = match stated {
+            true => "asks for",
+            false => "defaults to",
+        };
+        log::log!(
+            level,
+            "{source}: {asks} {key} = {asked}; the host allows at most {granted}, so it gets {granted} {unit}"
+        );
+    };
+    if grants.max_memory_mb < asked.max_memory_mb {
+        let (asked, granted) = (asked.max_memory_mb, grants.max_memory_mb);
+        lowered(memory_stated, "max_memory_mb", asked, granted, "MiB");
+    }
+    if grants.max_exec_ms < asked.max_exec_ms {
+        let (asked, granted) = (asked.max_exec_ms, grants.max_exec_ms);
+        lowered(time_stated, "max_exec_ms", asked, granted, "ms per call");
+    }
+    if asked.filesystem && !grants.filesystem {
+        log::warn!(
+            "{source}: asks for filesystem: true; this host grants no plugin filesystem access, so it gets none"
+        );
+    }
+    grants
 }

@@ -1,0 +1,117 @@
+//! Running a loaded plugin on one input (CONTRACT §3-§5): a fresh instance, the data copied
+//! in, `scan` called under the budget, and the outcome with whatever was reported.
+
+use super::{Plugin, exit_zero_as};
+use crate::cancel::CancelHandle;
+use crate::findings::{
+    CallCost, Failure, FailureKind, Finding, PluginRun, RunStatus, Stage, clamp_score,
+};
+use crate::host::HostState;
+use crate::runtime::Runtime;
+use crate::sandbox::Sandbox;
+
+/// One input as a plugin sees it, its type already resolved.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scanned<'a> {
+    pub(crate) data: &'a [u8],
+    pub(crate) path: &'a str,
+    pub(crate) file_type: &'a str,
+}
+
+impl Plugin {
+    /// Runs the plugin on one input in a fresh instance. Findings reported before a failure
+    /// are kept.
+    pub(crate) fn run(
+        &self,
+        runtime: &Runtime,
+        input: Scanned<'_>,
+        cancel: Option<&CancelHandle>,
+    ) -> (PluginRun, Vec<Finding>) {
+        let cap = self.grants.max_memory_bytes();
+        let state = self.host_state(runtime, input.path, input.file_type);
+        if cancel.is_some_and(CancelHandle::is_cancelled) {
+            let failure = Failure::new(
+                FailureKind::Cancelled,
+                Stage::Instantiate,
+                "the scan was cancelled by the host before this plugin ran",
+            );
+            return (
+                self.report(RunStatus::Failed(failure), &state, CallCost::default()),
+                Vec::new(),
+            );
+        }
+        if input.data.len() > cap {
+            let reason = format!(
+                "the file is {} bytes, more than the plugin's memory cap of {cap} bytes ({})",
+                input.data.len(),
+                self.memory_grant()
+            );
+            return (
+                self.report(RunStatus::Skipped { reason }, &state, CallCost::default()),
+                Vec::new(),
+            );
+        }
+        let mut sandbox = Sandbox::new(&runtime.linker, state, self.budget(), cancel);
+        let status = match self.scan_in(&mut sandbox, input.data) {
+            Ok(score) => RunStatus::Ok { score },
+            // The file could not be placed under the cap: not the plugin's fault.
+            Err(failure)
+                if failure.stage == Stage::Transfer && failure.kind == FailureKind::MemoryLimit =>
+            {
+                RunStatus::Skipped {
+                    reason: format!(
+                        "the file does not fit in the plugin's memory: {}",
+                        failure.reason
+                    ),
+                }
+            }
+            Err(failure) => RunStatus::Failed(failure),
+        };
+        let (mut state, cost) = sandbox.finish();
+        if let RunStatus::Ok { score } = status {
+            if score > 0 && state.findings.is_empty() {
+                state
+                    .findings
+                    .push(Finding::synthesized(self.name(), score));
+            }
+        }
+        let run = self.report(status, &state, cost);
+        log::debug!(
+            "plugin '{}' on {}: {:?}; {} fuel, {} us, peak memory {} bytes",
+            self.name(),
+            input.path,
+            run.status,
+            cost.fuel,
+            cost.micros,
+            run.peak_memory_bytes
+        );
+        (run, state.findings)
+    }
+
+    fn scan_in(&self, sandbox: &mut Sandbox<'_, HostState>, data: &[u8]) -> Result<u32, Failure> {
+        self.start(sandbox)?;
+        // `alloc` and `scan` share one budget.
+        let deadline = sandbox.deadline();
+        let ptr =
+            sandbox.guest_buffer(data.len(), self.exports.alloc, Stage::Transfer, &deadline)?;
+        sandbox.write(ptr, data);
+        let result = sandbox.call(
+            "scan",
+            (ptr as i32, data.len() as i32),
+            Stage::Scan,
+            &deadline,
+        );
+        let score: i32 = exit_zero_as(result, 0)?;
+        Ok(clamp_score(score))
+    }
+
+    fn report(&self, status: RunStatus, state: &HostState, cost: CallCost) -> PluginRun {
+        PluginRun {
+            plugin: self.name().to_owned(),
+            status,
+            cost,
+            peak_memory_bytes: state.limiter.peak(),
+            dropped: state.dropped,
+        }
+    }
+}
