@@ -119,6 +119,8 @@ pub enum Stage {
     Transfer,
     /// The `scan` call.
     Scan,
+    /// A command plugin's `_start`.
+    Start,
 }
 
 impl std::fmt::Display for Stage {
@@ -130,6 +132,7 @@ impl std::fmt::Display for Stage {
             Stage::Identify => "plugin_name/plugin_version",
             Stage::Transfer => "data transfer",
             Stage::Scan => "scan",
+            Stage::Start => "_start",
         })
     }
 }
@@ -153,6 +156,8 @@ pub enum FailureKind {
     Exit,
     /// The host cancelled the scan ([`CancelHandle`](crate::CancelHandle)).
     Cancelled,
+    /// A command plugin wrote more to stdout than the host's cap.
+    OutputLimit,
 }
 
 /// A failed call into a plugin, with the stage and a message for people.

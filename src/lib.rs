@@ -34,6 +34,7 @@
 //! | scan bytes with a path and a type | [`Input`], [`Registry::scan`], [`file_type`] |
 //! | read findings and per-plugin outcomes | [`ScanReport`], [`Finding`], [`PluginRun`], [`RunStatus`], [`Failure`] |
 //! | cancel a running scan from another thread | [`CancelHandle`], [`Registry::scan_cancellable`] |
+//! | run programs that speak over stdin and stdout (command plugins) | [`CommandPlugin`], [`CommandConfig`], [`CommandOutput`] |
 //! | the numbers plugbox enforces | [`limits`] |
 //! | the imports a plugin may use | [`abi`] |
 //! | show plugin-chosen text safely | [`printable`] |
@@ -43,6 +44,7 @@
 
 pub mod abi;
 mod cancel;
+mod command;
 mod config;
 mod error;
 mod exports;
@@ -60,6 +62,7 @@ mod sandbox;
 mod text;
 
 pub use cancel::CancelHandle;
+pub use command::{CommandConfig, CommandOutput, CommandPlugin};
 pub use config::{HostConfig, PLUGIN_LOG_TARGET, engine_version};
 pub use error::{LoadError, LoadFailure};
 pub use files::read_input;

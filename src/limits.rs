@@ -86,6 +86,12 @@ pub const MAX_LOG_BYTES_PER_SCAN: usize = 64 * 1024;
 /// Most log messages one plugin may emit for one file (or at load), empty ones included.
 pub const MAX_LOG_MESSAGES_PER_SCAN: usize = 1024;
 
+// ---- command plugins (CONTRACT §9; enforced in `host/wasi/command_io.rs`) ----
+
+/// Default cap on what one run of a command plugin may write to stdout, in bytes:
+/// [`CommandConfig::with_max_stdout_bytes`](crate::CommandConfig::with_max_stdout_bytes).
+pub const DEFAULT_MAX_STDOUT_BYTES: usize = 1024 * 1024;
+
 // ---- one WASI call (CONTRACT §6; enforced in `host/wasi/`) ----
 
 /// Most iovecs one read or write call may pass, as POSIX's `IOV_MAX` on Linux; more is

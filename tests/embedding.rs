@@ -18,19 +18,6 @@ fn grower(pages: u32) -> String {
     ))
 }
 
-/// A handle, and the thread that cancels it after `delay`.
-fn cancel_after(delay: Duration) -> (CancelHandle, std::thread::JoinHandle<()>) {
-    let cancel = CancelHandle::new();
-    let canceller = {
-        let cancel = cancel.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(delay);
-            cancel.cancel();
-        })
-    };
-    (cancel, canceller)
-}
-
 fn registry_with(plugins: &Plugins, config: HostConfig) -> Registry {
     let mut registry = Registry::new(config);
     registry.load_dir(plugins.path()).unwrap();

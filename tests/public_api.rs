@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use plugbox::abi::{HostImport, ValueType};
 use plugbox::{
-    CallCost, CancelHandle, Dropped, Failure, FailureKind, Finding, Grants, HostConfig, Input,
-    LoadError, LoadFailure, Manifest, ManifestError, Permissions, Plugin, PluginRun, Registry,
-    RunStatus, ScanReport, Stage,
+    CallCost, CancelHandle, CommandConfig, CommandOutput, CommandPlugin, Dropped, Failure,
+    FailureKind, Finding, Grants, HostConfig, Input, LoadError, LoadFailure, Manifest,
+    ManifestError, Permissions, Plugin, PluginRun, Registry, RunStatus, ScanReport, Stage,
 };
 
 type Loaded = Result<Arc<Plugin>, LoadFailure>;
@@ -85,6 +85,27 @@ fn signatures_an_embedder_relies_on() {
     let _: &[&str] = plugbox::file_type::KNOWN;
     let _: fn(&Path, u64) -> io::Result<Vec<u8>> = plugbox::read_input;
 
+    // Command plugins.
+    let _: fn() -> CommandConfig = CommandConfig::default;
+    let _: fn(CommandConfig, u32) -> CommandConfig = CommandConfig::with_max_memory_mb;
+    let _: fn(CommandConfig, u32) -> CommandConfig = CommandConfig::with_max_exec_ms;
+    let _: fn(CommandConfig, usize) -> CommandConfig = CommandConfig::with_max_stdout_bytes;
+    let _: fn(CommandConfig, std::path::PathBuf) -> CommandConfig = CommandConfig::with_dir;
+    let _: fn(CommandConfig, Vec<String>) -> CommandConfig = CommandConfig::with_args;
+    let _: fn(CommandConfig, String, String) -> CommandConfig = CommandConfig::with_env;
+    let _: fn(CommandConfig, String) -> CommandConfig = CommandConfig::with_log_target;
+    let _: fn(&CommandConfig) -> u32 = CommandConfig::max_memory_mb;
+    let _: fn(&CommandConfig) -> u32 = CommandConfig::max_exec_ms;
+    let _: fn(&CommandConfig) -> usize = CommandConfig::max_stdout_bytes;
+    let _: fn(&Path, CommandConfig) -> Result<CommandPlugin, LoadError> = CommandPlugin::load;
+    let _: fn(&str, &[u8], CommandConfig) -> Result<CommandPlugin, LoadError> =
+        CommandPlugin::from_bytes;
+    let _: fn(&CommandPlugin) -> &str = CommandPlugin::name;
+    let _: fn(&CommandPlugin, &[u8]) -> CommandOutput = CommandPlugin::run;
+    let _: fn(&CommandPlugin, &[u8], &CancelHandle) -> CommandOutput =
+        CommandPlugin::run_cancellable;
+    let _: fn(&CommandOutput) -> bool = CommandOutput::succeeded;
+
     // Cancelling.
     let _: fn() -> CancelHandle = CancelHandle::new;
     let _: fn(&CancelHandle) = CancelHandle::cancel;
@@ -121,7 +142,22 @@ fn input_signatures<'a>(_: &'a [u8]) {
 
 /// The public fields and variants a host reads, by name.
 #[allow(dead_code)]
-fn fields_an_embedder_reads(report: &ScanReport, failure: &LoadFailure) {
+fn fields_an_embedder_reads(report: &ScanReport, failure: &LoadFailure, output: &CommandOutput) {
+    let _: (
+        Option<i32>,
+        &Option<Failure>,
+        &Vec<u8>,
+        CallCost,
+        usize,
+        Dropped,
+    ) = (
+        output.exit_code,
+        &output.failure,
+        &output.stdout,
+        output.cost,
+        output.peak_memory_bytes,
+        output.dropped,
+    );
     let _: (&Vec<Finding>, &Vec<PluginRun>) = (&report.findings, &report.runs);
     for f in &report.findings {
         let _: (&String, &String, u32, &String) = (&f.plugin, &f.threat, f.score, &f.detail);
@@ -175,6 +211,7 @@ fn public_types_are_shareable_across_threads() {
     send_sync::<ScanReport>();
     send_sync::<LoadFailure>();
     send_sync::<HostConfig>();
+    send_sync::<CommandPlugin>();
     fn debug<T: std::fmt::Debug>() {}
     debug::<Registry>();
     debug::<Plugin>();

@@ -260,19 +260,31 @@ pub(crate) fn linker(engine: &Engine) -> Linker<HostState> {
     linker
 }
 
-/// Refuses a module that imports anything the host does not provide, or with another type.
-pub(crate) fn check_imports(module: &Module) -> Result<(), LoadError> {
+/// Which import namespaces a kind of plugin may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Namespaces {
+    /// Detection plugins: `env` and WASI.
+    EnvAndWasi,
+    /// Command plugins: WASI only; the `env` ABI has no meaning for them.
+    WasiOnly,
+}
+
+/// Refuses a module that imports anything the host does not provide to its kind of plugin,
+/// or with another type.
+pub(crate) fn check_imports(module: &Module, namespaces: Namespaces) -> Result<(), LoadError> {
+    let offered = || {
+        host_imports()
+            .iter()
+            .filter(move |p| namespaces == Namespaces::EnvAndWasi || p.module == wasi::MODULE)
+    };
     for import in module.imports() {
         let (namespace, name) = (import.module(), import.name());
-        let provided = host_imports()
-            .iter()
-            .find(|p| p.module == namespace && p.name == name);
+        let provided = offered().find(|p| p.module == namespace && p.name == name);
         let Some(provided) = provided else {
             return Err(LoadError::UnknownImport {
                 import: format!("{namespace}.{name}"),
                 ty: describe(import.ty()),
-                provided: host_imports()
-                    .iter()
+                provided: offered()
                     .map(|p| format!("{}.{}", p.module, p.name))
                     .collect::<Vec<_>>()
                     .join(", "),
@@ -311,7 +323,7 @@ mod tests {
         let imports: String = host_imports().iter().map(HostImport::wat).collect();
         let wasm = wat::parse_str(format!("(module {imports})")).unwrap();
         let module = Module::new(&engine, wasm).unwrap();
-        check_imports(&module).unwrap();
+        check_imports(&module, Namespaces::EnvAndWasi).unwrap();
         let mut store = wasmi::Store::new(
             &engine,
             HostState::new("t", "t".into(), 1 << 20, "", "", None),
@@ -364,7 +376,9 @@ mod tests {
         let engine = wasmi::Engine::default();
         let wasm = wat::parse_str(r#"(module (import "env" "nope" (func)))"#).unwrap();
         let module = Module::new(&engine, wasm).unwrap();
-        let Err(LoadError::UnknownImport { provided, .. }) = check_imports(&module) else {
+        let Err(LoadError::UnknownImport { provided, .. }) =
+            check_imports(&module, Namespaces::EnvAndWasi)
+        else {
             panic!("env.nope is refused");
         };
         assert_eq!(provided.split(", ").count(), host_imports().len());

@@ -15,6 +15,7 @@ use crate::error::LoadError;
 use crate::exports::Exports;
 use crate::files::{self, ConfineError, ReadError, Want};
 use crate::findings::{CallCost, Dropped, Failure, Stage};
+use crate::host::imports::Namespaces;
 use crate::host::{self, HostState};
 use crate::limits::MAX_MODULE_BYTES;
 use crate::manifest::{Manifest, SUPPORTED_PROTOCOLS};
@@ -99,33 +100,12 @@ impl Plugin {
         dir: Option<&Path>,
         preopen: Option<PathBuf>,
     ) -> Result<Self, LoadError> {
-        let over_limit = |reason| LoadError::LoadLimit {
-            path: wasm_path.to_path_buf(),
-            reason,
-        };
-        load_limits::check_size(wasm).map_err(over_limit)?;
-        let invalid = |reason| LoadError::Compile {
-            path: wasm_path.to_path_buf(),
-            reason,
-        };
-        let rewritten = start::rewrite(wasm).map_err(invalid)?;
-        let module = Module::new(&runtime.engine, &rewritten.wasm[..]).map_err(|e| {
-            let reason = e.to_string();
-            match e.kind() {
-                ErrorKind::UserLimits(_) | ErrorKind::ImplementationLimits(_) => over_limit(reason),
-                _ => LoadError::Compile {
-                    path: wasm_path.to_path_buf(),
-                    reason,
-                },
-            }
-        })?;
-        load_limits::check_counts(&module).map_err(over_limit)?;
-        if let Some(export) = &rewritten.start_export {
-            start::check_type(&module, export).map_err(invalid)?;
-        }
-        host::imports::check_imports(&module)?;
+        let Compiled {
+            module,
+            start_export,
+        } = compile(runtime, wasm, wasm_path, Namespaces::EnvAndWasi)?;
         let mut plugin = Plugin {
-            start_export: rewritten.start_export,
+            start_export,
             preopen,
             exports: Exports::check(&module)?,
             manifest,
@@ -245,6 +225,49 @@ impl Plugin {
     }
 }
 
+/// A module compiled under the load limits, its start function moved into an export.
+pub(crate) struct Compiled {
+    pub(crate) module: Module,
+    /// The export the start function was moved to, if the module has one.
+    pub(crate) start_export: Option<String>,
+}
+
+/// Compiles `wasm` (named `wasm_path` in errors) under the load limits, with its start
+/// function moved into an export, and checks its imports against what `namespaces` offer.
+pub(crate) fn compile(
+    runtime: &Runtime,
+    wasm: &[u8],
+    wasm_path: &Path,
+    namespaces: Namespaces,
+) -> Result<Compiled, LoadError> {
+    let over_limit = |reason| LoadError::LoadLimit {
+        path: wasm_path.to_path_buf(),
+        reason,
+    };
+    load_limits::check_size(wasm).map_err(over_limit)?;
+    let invalid = |reason| LoadError::Compile {
+        path: wasm_path.to_path_buf(),
+        reason,
+    };
+    let rewritten = start::rewrite(wasm).map_err(invalid)?;
+    let module = Module::new(&runtime.engine, &rewritten.wasm[..]).map_err(|e| {
+        let reason = e.to_string();
+        match e.kind() {
+            ErrorKind::UserLimits(_) | ErrorKind::ImplementationLimits(_) => over_limit(reason),
+            _ => invalid(reason),
+        }
+    })?;
+    load_limits::check_counts(&module).map_err(over_limit)?;
+    if let Some(export) = &rewritten.start_export {
+        start::check_type(&module, export).map_err(invalid)?;
+    }
+    host::imports::check_imports(&module, namespaces)?;
+    Ok(Compiled {
+        module,
+        start_export: rewritten.start_export,
+    })
+}
+
 fn check_compatibility(manifest: &Manifest, config: &HostConfig) -> Result<(), LoadError> {
     let platforms = &manifest.platforms();
     if !platforms
@@ -313,7 +336,7 @@ fn confine(dir: &Path, wasm_file: &Path) -> Result<(File, PathBuf), LoadError> {
     }
 }
 
-fn read_module(file: File, path: &Path) -> Result<Vec<u8>, LoadError> {
+pub(crate) fn read_module(file: File, path: &Path) -> Result<Vec<u8>, LoadError> {
     let wasm = files::read_bounded(file, MAX_MODULE_BYTES).map_err(|error| match error {
         ReadError::Io(error) => LoadError::Read {
             path: path.to_path_buf(),
@@ -329,7 +352,7 @@ fn read_module(file: File, path: &Path) -> Result<Vec<u8>, LoadError> {
 }
 
 /// Refuses anything but the binary format, with a hint for the text format.
-fn check_binary(wasm: &[u8], path: &Path) -> Result<(), LoadError> {
+pub(crate) fn check_binary(wasm: &[u8], path: &Path) -> Result<(), LoadError> {
     if wasm.starts_with(WASM_MAGIC) {
         return Ok(());
     }

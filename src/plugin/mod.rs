@@ -16,6 +16,7 @@ use crate::host::HostState;
 use crate::manifest::Manifest;
 use crate::runtime::Runtime;
 
+pub(crate) use load::{Compiled, check_binary, compile, read_module};
 pub(crate) use run::Scanned;
 
 /// How a plugin loaded from memory is named where a path would be.

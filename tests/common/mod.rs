@@ -193,3 +193,18 @@ pub fn assert_within_budget(elapsed: std::time::Duration, budget: std::time::Dur
         "{what} took {elapsed:?} under a budget of {budget:?}"
     );
 }
+
+/// A cancel handle, and the thread that cancels it after `delay`.
+pub fn cancel_after(
+    delay: std::time::Duration,
+) -> (plugbox::CancelHandle, std::thread::JoinHandle<()>) {
+    let cancel = plugbox::CancelHandle::new();
+    let canceller = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            cancel.cancel();
+        })
+    };
+    (cancel, canceller)
+}

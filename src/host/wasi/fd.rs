@@ -178,7 +178,10 @@ pub(super) fn fd_read(mut caller: Ctx<'_>, fd: i32, iovs: i32, count: i32, nread
         let iovecs = mem.iovecs(iovs, count, "fd_read iovecs")?;
         let deadline = state.deadline.clone();
         let total = match state.wasi.fds.get_mut(fd)? {
-            Entry::Stdin => 0,
+            Entry::Stdin => match &mut state.wasi.command {
+                Some(command) => command.read_stdin(mem, iovecs)?,
+                None => 0,
+            },
             Entry::File { file, .. } => read_into(mem, &deadline, file, iovecs)?,
             Entry::Dir { .. } => return Err(errno::ISDIR.into()),
             Entry::Stdout | Entry::Stderr => return Err(errno::BADF.into()),

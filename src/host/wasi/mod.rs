@@ -1,7 +1,9 @@
 //! A `wasi_snapshot_preview1` layer of plugbox's own (CONTRACT §6), deny by default.
 //!
-//! Every preview1 function is linkable, so modules built by ordinary toolchains load. What they
-//! get: empty args and environment; stdout and stderr as log lines; stdin at end of file;
+//! Every preview1 function is linkable, so modules built by ordinary toolchains load. What
+//! detection plugins get: empty args and environment; stdout and stderr as log lines; stdin at
+//! end of file (command plugins get the request, a captured stdout and the host's args and
+//! environment instead: [`command_io`]);
 //! working clocks, OS randomness and `sched_yield`; `poll_oneoff` sleeping at most until the
 //! call's deadline; `proc_exit` ending the call with its code. Every filesystem call fails with
 //! a WASI errno unless `permissions.filesystem` grants the read-only preopen of the plugin's
@@ -15,6 +17,7 @@
 // Host functions take the arguments preview1 defines, however many that is.
 #![allow(clippy::too_many_arguments)]
 
+mod command_io;
 mod errno;
 mod fd;
 mod fd_table;
@@ -37,6 +40,7 @@ use fd::Listing;
 use fd_table::FdTable;
 use mem::Mem;
 
+pub(crate) use command_io::CommandIo;
 pub(crate) use stdio::flush_stdio;
 
 /// The WASI state of one instance.
@@ -48,6 +52,8 @@ pub(crate) struct WasiState {
     epoch: Instant,
     /// The directory listing in progress, if any.
     listing: Option<Listing>,
+    /// A command plugin's stdin, stdout, args and environment.
+    pub(crate) command: Option<CommandIo>,
 }
 
 impl WasiState {
@@ -58,6 +64,7 @@ impl WasiState {
             lines: [Vec::new(), Vec::new()],
             epoch: Instant::now(),
             listing: None,
+            command: None,
         }
     }
 }

@@ -87,10 +87,13 @@ pub(super) fn poll_oneoff(
                     }
                     Err(error) => (error, false),
                 },
-                // Nothing here ever blocks: stdin is at end of file, stdout/stderr and files
-                // are always ready.
+                // Nothing here ever blocks: stdin is a request held in memory or at end of
+                // file, stdout/stderr and files are always ready.
                 EVENTTYPE_FD_READ | EVENTTYPE_FD_WRITE => match state.wasi.fds.get(sub.id) {
-                    Ok(Entry::Stdin) => (errno::SUCCESS, true),
+                    Ok(Entry::Stdin) => {
+                        let done = state.wasi.command.as_ref().is_none_or(|c| c.stdin_done());
+                        (errno::SUCCESS, done)
+                    }
                     Ok(_) => (errno::SUCCESS, false),
                     Err(errno) => (errno, false),
                 },

@@ -1,38 +1,62 @@
-//! Args and environment (empty), clocks, randomness, the process calls, and sockets (there
-//! are none).
+//! Args and environment (empty but for command plugins), clocks, randomness, the process
+//! calls, and sockets (there are none).
 
 use std::fs::File;
 use std::io::Read;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::errno;
-use super::{CHUNK, Ctx, Ret, answer, with};
+use super::{CHUNK, Ctx, Ret, answer, command_io, errno, with};
+use crate::host::HostState;
 
 // ---- args, environment, clocks, randomness, process ----
 
-/// Args and environment are empty: two zero counts.
-fn empty_sizes(mut caller: Ctx<'_>, count: i32, size: i32, what: &'static str) -> Ret {
-    with(&mut caller, |mem, _| {
-        mem.put_u32(count, 0, what)?;
-        mem.put_u32(size, 0, what)?;
+/// Args and environment: empty, except what the host gives a command plugin.
+fn strings_of(state: &HostState, environment: bool) -> &[String] {
+    match (&state.wasi.command, environment) {
+        (Some(command), false) => command.args(),
+        (Some(command), true) => command.env(),
+        (None, _) => &[],
+    }
+}
+
+fn sizes_get(mut caller: Ctx<'_>, count: i32, size: i32, environment: bool) -> Ret {
+    let what = match environment {
+        true => "environ_sizes_get",
+        false => "args_sizes_get",
+    };
+    with(&mut caller, |mem, state| {
+        let (n, bytes) = command_io::sizes(strings_of(state, environment));
+        mem.put_u32(count, n, what)?;
+        mem.put_u32(size, bytes, what)?;
         Ok(())
     })
 }
 
+fn strings_get(mut caller: Ctx<'_>, pointers: i32, buf: i32, environment: bool) -> Ret {
+    let what = match environment {
+        true => "environ_get",
+        false => "args_get",
+    };
+    with(&mut caller, |mem, state| {
+        let strings = strings_of(state, environment);
+        Ok(command_io::put_strings(mem, strings, pointers, buf, what)?)
+    })
+}
+
 pub(super) fn args_sizes_get(caller: Ctx<'_>, argc: i32, size: i32) -> Ret {
-    empty_sizes(caller, argc, size, "args_sizes_get")
+    sizes_get(caller, argc, size, false)
 }
 
 pub(super) fn environ_sizes_get(caller: Ctx<'_>, count: i32, size: i32) -> Ret {
-    empty_sizes(caller, count, size, "environ_sizes_get")
+    sizes_get(caller, count, size, true)
 }
 
-pub(super) fn args_get(caller: Ctx<'_>, _argv: i32, _buf: i32) -> Ret {
-    answer(&caller, errno::SUCCESS)
+pub(super) fn args_get(caller: Ctx<'_>, argv: i32, buf: i32) -> Ret {
+    strings_get(caller, argv, buf, false)
 }
 
-pub(super) fn environ_get(caller: Ctx<'_>, _environ: i32, _buf: i32) -> Ret {
-    answer(&caller, errno::SUCCESS)
+pub(super) fn environ_get(caller: Ctx<'_>, environ: i32, buf: i32) -> Ret {
+    strings_get(caller, environ, buf, true)
 }
 
 pub(super) const CLOCK_REALTIME: i32 = 0;

@@ -1,5 +1,6 @@
 //! Stdio: stdout and stderr lines become log messages of the plugin, within the per-scan log
-//! caps; stdin is always at end of file (see `fd_read`).
+//! caps; stdin is at end of file (see `fd_read`). A command plugin's stdout is captured
+//! instead ([`CommandIo`](super::CommandIo)).
 
 use std::io::BufRead;
 
@@ -45,7 +46,10 @@ pub(super) fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, count: i32, nwri
         for i in 0..iovecs.count {
             let (buf, len) = mem.iovec(iovecs, i, "fd_write iovecs")?;
             let bytes = mem.bytes(buf, len, "fd_write buffer")?;
-            write_lines(state, stream, bytes)?;
+            match (stream, &mut state.wasi.command) {
+                (Stream::Stdout, Some(command)) => command.write_stdout(bytes)?,
+                _ => write_lines(state, stream, bytes)?,
+            }
             total = total.saturating_add(bytes.len() as u32);
         }
         Ok(mem.put_u32(nwritten, total, "fd_write nwritten")?)
