@@ -9,19 +9,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmi::{ExternType, Module};
+use wasmi::Module;
 
 use crate::cancel::CancelHandle;
 use crate::config::PLUGIN_LOG_TARGET;
 use crate::error::LoadError;
-use crate::exports::describe;
+use crate::exports;
 use crate::files;
 use crate::findings::{CallCost, Dropped, Failure, FailureKind, Stage};
 use crate::host::imports::Namespaces;
 use crate::host::{CommandIo, HostState};
 use crate::limits::{
-    DEFAULT_MAX_EXEC_MS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_STDOUT_BYTES, MAX_EXEC_MS_RANGE,
-    MAX_MEMORY_MB_RANGE,
+    DEFAULT_MAX_EXEC_MS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_STDOUT_BYTES, clamp_exec_ms,
+    clamp_memory_mb,
 };
 use crate::plugin::{Compiled, compile, read_module};
 use crate::runtime::Runtime;
@@ -68,15 +68,17 @@ impl Default for CommandConfig {
 }
 
 impl CommandConfig {
-    /// Caps all linear memory of a run, in MiB (kept within [`MAX_MEMORY_MB_RANGE`]).
+    /// Caps all linear memory of a run, in MiB (kept within
+    /// [`MAX_MEMORY_MB_RANGE`](crate::limits::MAX_MEMORY_MB_RANGE)).
     pub fn with_max_memory_mb(mut self, mb: u32) -> Self {
-        self.max_memory_mb = mb.clamp(MAX_MEMORY_MB_RANGE.0, MAX_MEMORY_MB_RANGE.1);
+        self.max_memory_mb = clamp_memory_mb(mb);
         self
     }
 
-    /// The wall-clock budget of one run, in milliseconds (kept within [`MAX_EXEC_MS_RANGE`]).
+    /// The wall-clock budget of one run, in milliseconds (kept within
+    /// [`MAX_EXEC_MS_RANGE`](crate::limits::MAX_EXEC_MS_RANGE)).
     pub fn with_max_exec_ms(mut self, ms: u32) -> Self {
-        self.max_exec_ms = ms.clamp(MAX_EXEC_MS_RANGE.0, MAX_EXEC_MS_RANGE.1);
+        self.max_exec_ms = clamp_exec_ms(ms);
         self
     }
 
@@ -214,7 +216,7 @@ impl CommandPlugin {
             module,
             start_export,
         } = compile(&runtime, wasm, wasm_path, Namespaces::WasiOnly)?;
-        check_exports(&module)?;
+        exports::check_command(&module)?;
         let preopen = match &config.dir {
             Some(dir) => Some(dir.canonicalize().map_err(|error| LoadError::Read {
                 path: dir.clone(),
@@ -338,39 +340,5 @@ impl CommandOutput {
     /// Whether the program ran to the end and exited with 0.
     pub fn succeeded(&self) -> bool {
         self.failure.is_none() && self.exit_code == Some(0)
-    }
-}
-
-/// A command module exports `_start: () -> ()` and its 32-bit `memory`.
-fn check_exports(module: &Module) -> Result<(), LoadError> {
-    const START: &str = "func () -> ()";
-    const MEMORY: &str = "a 32-bit linear memory";
-    match module.get_export("_start") {
-        Some(ExternType::Func(ty)) if ty.params().is_empty() && ty.results().is_empty() => {}
-        Some(other) => {
-            return Err(LoadError::ExportSignature {
-                name: "_start",
-                expected: START,
-                found: describe(&other),
-            });
-        }
-        None => {
-            return Err(LoadError::MissingExport {
-                name: "_start",
-                expected: START,
-            });
-        }
-    }
-    match module.get_export("memory") {
-        Some(ExternType::Memory(ty)) if !ty.is_64() => Ok(()),
-        Some(other) => Err(LoadError::ExportSignature {
-            name: "memory",
-            expected: MEMORY,
-            found: describe(&other),
-        }),
-        None => Err(LoadError::MissingExport {
-            name: "memory",
-            expected: MEMORY,
-        }),
     }
 }

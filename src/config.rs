@@ -1,7 +1,7 @@
 //! What a host tells plugbox about itself, and the ceilings it puts on every plugin.
 
 use crate::file_type;
-use crate::limits::{MAX_EXEC_MS_RANGE, MAX_MEMORY_MB_RANGE};
+use crate::limits::{MAX_EXEC_MS_RANGE, MAX_MEMORY_MB_RANGE, clamp_exec_ms, clamp_memory_mb};
 
 /// The default `log` target of plugin messages ([`HostConfig::with_log_target`]).
 pub const PLUGIN_LOG_TARGET: &str = "plugbox::guest";
@@ -105,14 +105,14 @@ impl HostConfig {
     /// The most linear memory any plugin gets, in MiB (kept within
     /// [`MAX_MEMORY_MB_RANGE`]): a manifest asking for more gets this much.
     pub fn with_max_memory_mb(mut self, mb: u32) -> Self {
-        self.max_memory_mb = mb.clamp(MAX_MEMORY_MB_RANGE.0, MAX_MEMORY_MB_RANGE.1);
+        self.max_memory_mb = clamp_memory_mb(mb);
         self
     }
 
     /// The longest time budget of one call into any plugin, in milliseconds (kept within
     /// [`MAX_EXEC_MS_RANGE`]): a manifest asking for more gets this much.
     pub fn with_max_exec_ms(mut self, ms: u32) -> Self {
-        self.max_exec_ms = ms.clamp(MAX_EXEC_MS_RANGE.0, MAX_EXEC_MS_RANGE.1);
+        self.max_exec_ms = clamp_exec_ms(ms);
         self
     }
 

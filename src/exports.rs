@@ -7,66 +7,90 @@ use crate::error::LoadError;
 
 use ValType::I32;
 
-/// One export of the plugin ABI: its name, whether it is required, and its signature.
+/// One exported function of a plugin ABI: its name, whether it is required, and its signature.
 struct ExportRule {
     name: &'static str,
     required: bool,
     params: &'static [ValType],
     results: &'static [ValType],
     signature: &'static str,
-    flag: fn(&mut Exports) -> &mut bool,
 }
 
-const FUNCTIONS: &[ExportRule] = &[
-    ExportRule {
-        name: "scan",
-        required: true,
-        params: &[I32, I32],
-        results: &[I32],
-        signature: "func (i32 ptr, i32 len) -> i32",
-        flag: |e| &mut e.scan,
-    },
-    ExportRule {
-        name: "on_load",
-        required: false,
-        params: &[],
-        results: &[I32],
-        signature: "func () -> i32",
-        flag: |e| &mut e.on_load,
-    },
-    ExportRule {
-        name: "plugin_name",
-        required: false,
-        params: &[I32, I32],
-        results: &[I32],
-        signature: "func (i32 buf, i32 len) -> i32",
-        flag: |e| &mut e.plugin_name,
-    },
-    ExportRule {
-        name: "plugin_version",
-        required: false,
-        params: &[I32, I32],
-        results: &[I32],
-        signature: "func (i32 buf, i32 len) -> i32",
-        flag: |e| &mut e.plugin_version,
-    },
-    ExportRule {
-        name: "alloc",
-        required: false,
-        params: &[I32],
-        results: &[I32],
-        signature: "func (i32 size) -> i32",
-        flag: |e| &mut e.alloc,
-    },
-    ExportRule {
-        name: "_initialize",
-        required: false,
-        params: &[],
-        results: &[],
-        signature: "func () -> ()",
-        flag: |e| &mut e.initialize,
-    },
+/// Where the presence of an optional export is recorded.
+type Flag = fn(&mut Exports) -> &mut bool;
+
+/// The exported functions of a detection plugin (CONTRACT §3).
+const FUNCTIONS: &[(ExportRule, Flag)] = &[
+    (
+        ExportRule {
+            name: "scan",
+            required: true,
+            params: &[I32, I32],
+            results: &[I32],
+            signature: "func (i32 ptr, i32 len) -> i32",
+        },
+        |e| &mut e.scan,
+    ),
+    (
+        ExportRule {
+            name: "on_load",
+            required: false,
+            params: &[],
+            results: &[I32],
+            signature: "func () -> i32",
+        },
+        |e| &mut e.on_load,
+    ),
+    (
+        ExportRule {
+            name: "plugin_name",
+            required: false,
+            params: &[I32, I32],
+            results: &[I32],
+            signature: "func (i32 buf, i32 len) -> i32",
+        },
+        |e| &mut e.plugin_name,
+    ),
+    (
+        ExportRule {
+            name: "plugin_version",
+            required: false,
+            params: &[I32, I32],
+            results: &[I32],
+            signature: "func (i32 buf, i32 len) -> i32",
+        },
+        |e| &mut e.plugin_version,
+    ),
+    (
+        ExportRule {
+            name: "alloc",
+            required: false,
+            params: &[I32],
+            results: &[I32],
+            signature: "func (i32 size) -> i32",
+        },
+        |e| &mut e.alloc,
+    ),
+    (
+        ExportRule {
+            name: "_initialize",
+            required: false,
+            params: &[],
+            results: &[],
+            signature: "func () -> ()",
+        },
+        |e| &mut e.initialize,
+    ),
 ];
+
+/// A command plugin's entry point (CONTRACT §9).
+const START: ExportRule = ExportRule {
+    name: "_start",
+    required: true,
+    params: &[],
+    results: &[],
+    signature: "func () -> ()",
+};
 
 const MEMORY: &str = "a 32-bit linear memory";
 
@@ -90,27 +114,34 @@ pub(crate) struct Exports {
 impl Exports {
     /// Checks `module`'s exports against the ABI.
     pub(crate) fn check(module: &Module) -> Result<Self, LoadError> {
-        match module.get_export("memory") {
-            Some(ExternType::Memory(ty)) if !ty.is_64() => {}
-            Some(other) => {
-                return Err(LoadError::ExportSignature {
-                    name: "memory",
-                    expected: MEMORY,
-                    found: describe(&other),
-                });
-            }
-            None => {
-                return Err(LoadError::MissingExport {
-                    name: "memory",
-                    expected: MEMORY,
-                });
-            }
-        }
+        check_memory(module)?;
         let mut exports = Self::default();
-        for rule in FUNCTIONS {
-            *(rule.flag)(&mut exports) = rule.check(module)?;
+        for (rule, flag) in FUNCTIONS {
+            *flag(&mut exports) = rule.check(module)?;
         }
         Ok(exports)
+    }
+}
+
+/// Checks a command module's exports: `_start: () -> ()` and the memory.
+pub(crate) fn check_command(module: &Module) -> Result<(), LoadError> {
+    START.check(module)?;
+    check_memory(module)
+}
+
+/// Every plugin exports its 32-bit linear memory as `memory`.
+fn check_memory(module: &Module) -> Result<(), LoadError> {
+    match module.get_export("memory") {
+        Some(ExternType::Memory(ty)) if !ty.is_64() => Ok(()),
+        Some(other) => Err(LoadError::ExportSignature {
+            name: "memory",
+            expected: MEMORY,
+            found: describe(&other),
+        }),
+        None => Err(LoadError::MissingExport {
+            name: "memory",
+            expected: MEMORY,
+        }),
     }
 }
 

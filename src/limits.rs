@@ -30,6 +30,16 @@ pub const MAX_MEMORY_MB_RANGE: (u32, u32) = (1, 4096);
 /// Accepted range of `permissions.max_exec_ms`, in milliseconds: up to ten minutes per call.
 /// A host may lower the top with [`HostConfig::with_max_exec_ms`](crate::HostConfig::with_max_exec_ms).
 pub const MAX_EXEC_MS_RANGE: (u32, u32) = (1, 600_000);
+/// `mb` within [`MAX_MEMORY_MB_RANGE`]: what a ceiling or a configured cap is kept to.
+pub(crate) fn clamp_memory_mb(mb: u32) -> u32 {
+    mb.clamp(MAX_MEMORY_MB_RANGE.0, MAX_MEMORY_MB_RANGE.1)
+}
+
+/// `ms` within [`MAX_EXEC_MS_RANGE`].
+pub(crate) fn clamp_exec_ms(ms: u32) -> u32 {
+    ms.clamp(MAX_EXEC_MS_RANGE.0, MAX_EXEC_MS_RANGE.1)
+}
+
 /// Longest plugin `name`, in bytes: it is copied into every finding and log line.
 pub const MAX_NAME_BYTES: usize = 128;
 /// Longest `author`, in bytes.

@@ -77,6 +77,7 @@ macro_rules! hostile {
 }
 
 // After the macro, which it uses.
+mod command;
 mod environment;
 mod host_calls;
 

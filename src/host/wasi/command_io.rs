@@ -50,7 +50,8 @@ impl CommandIo {
         self.stdin_at >= self.stdin.len()
     }
 
-    /// Copies the unread request into the iovecs; 0 at end of input.
+    /// Copies the unread request into the iovecs; 0 at end of input. Each buffer is checked
+    /// whole, as for file reads, however little of it is filled.
     pub(super) fn read_stdin(
         &mut self,
         mem: &mut Mem<'_>,
@@ -58,15 +59,16 @@ impl CommandIo {
     ) -> Result<u32, wasmi::Error> {
         let mut total = 0u32;
         for i in 0..iovecs.count {
-            let rest = &self.stdin[self.stdin_at..];
-            if rest.is_empty() {
-                break;
-            }
             let (buf, len) = mem.iovec(iovecs, i, "fd_read iovecs")?;
-            let take = rest.len().min(len as u32 as usize);
-            mem.put(buf, &rest[..take], "fd_read buffer")?;
+            let target = mem.bytes_mut(buf, len as u32 as usize, "fd_read buffer")?;
+            let rest = &self.stdin[self.stdin_at..];
+            let take = rest.len().min(target.len());
+            target[..take].copy_from_slice(&rest[..take]);
             self.stdin_at += take;
             total = total.saturating_add(take as u32);
+            if take < target.len() {
+                break;
+            }
         }
         Ok(total)
     }
