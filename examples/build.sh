@@ -5,7 +5,8 @@
 #   c-marker          C, wasi-libc   Debian clang, lld, wasi-libc, libclang-rt-dev-wasm32
 #   signature-list    C, wasi-libc   (same)
 #   as-marker         AssemblyScript npm package assemblyscript
-#   sbom-host/plugins/banned-packages   Rust std (serde_json)   rustup target wasm32-wasip1
+#   sbom-host/plugins/banned-packages           Rust std, command   rustup target wasm32-wasip1
+#   sbom-host/plugins/env-abi/banned-packages   Rust std, env ABI   (same)
 # A missing toolchain is installed when possible (set PLUGBOX_NO_INSTALL=1 to forbid it) and
 # the plugins that need it are skipped, with a message, when it cannot be had.
 # Exit status: 0 when every build that ran succeeded (skips are not failures), 1 otherwise.
@@ -24,7 +25,7 @@ result marker-scanner cargo run -q --example wat2wasm -- \
   "$plugins/marker-scanner/marker_scanner.wat" "$plugins/marker-scanner/marker_scanner.wasm"
 
 # --- Rust std for wasm32-wasip1
-build_rust() ( # plugin directory, crate name
+build_rust() ( # plugin directory, file name of the built module
   cd "$1" &&
     cargo build -q --release --locked --target wasm32-wasip1 &&
     cp "target/wasm32-wasip1/release/$2.wasm" "$2.wasm"
@@ -32,9 +33,10 @@ build_rust() ( # plugin directory, crate name
 if rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 ||
   { may_install && timeout 300 rustup target add wasm32-wasip1; }; then
   result rust-marker build_rust "$plugins/rust-marker" rust_marker
-  result banned-packages build_rust "$PWD/sbom-host/plugins/banned-packages" banned_packages
+  result banned-packages build_rust "$PWD/sbom-host/plugins/banned-packages" banned-packages
+  result banned-packages-env build_rust "$PWD/sbom-host/plugins/env-abi/banned-packages" banned_packages
 else
-  skipped+=("rust-marker, banned-packages: the rustup target wasm32-wasip1 is not installed and could not be added")
+  skipped+=("rust-marker, banned-packages, banned-packages-env: the rustup target wasm32-wasip1 is not installed and could not be added")
 fi
 
 # --- C with wasi-libc (reactor)
