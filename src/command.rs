@@ -18,10 +18,10 @@ use crate::exports;
 use crate::files;
 use crate::findings::{CallCost, Dropped, Failure, FailureKind, Stage};
 use crate::host::imports::Namespaces;
-use crate::host::{CommandIo, HostState};
+use crate::host::{CommandIo, GUEST_ROOT, HostState, Preopen};
 use crate::limits::{
-    DEFAULT_MAX_EXEC_MS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_STDOUT_BYTES, clamp_exec_ms,
-    clamp_memory_mb,
+    DEFAULT_MAX_EXEC_MS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_STDOUT_BYTES, MAX_PREOPENS,
+    clamp_exec_ms, clamp_memory_mb,
 };
 use crate::plugin::{Compiled, compile, read_module};
 use crate::runtime::Runtime;
@@ -37,7 +37,9 @@ use crate::sandbox::Sandbox;
 ///     .with_max_exec_ms(2000)
 ///     .with_max_stdout_bytes(64 * 1024)
 ///     .with_args(["--format", "json"])
-///     .with_env("LANG", "C");
+///     .with_env("LANG", "C")
+///     .with_dir("plugins/sbom-differ")
+///     .with_preopen("/srv/sbom/rules", "/rules");
 /// assert_eq!(config.max_exec_ms(), 2000);
 /// ```
 #[derive(Debug, Clone)]
@@ -45,7 +47,8 @@ pub struct CommandConfig {
     max_memory_mb: u32,
     max_exec_ms: u32,
     max_stdout_bytes: usize,
-    dir: Option<PathBuf>,
+    /// Host directory and guest path of each preopen, in descriptor order.
+    preopens: Vec<(PathBuf, String)>,
     args: Vec<String>,
     env: Vec<String>,
     log_target: String,
@@ -59,7 +62,7 @@ impl Default for CommandConfig {
             max_memory_mb: DEFAULT_MAX_MEMORY_MB,
             max_exec_ms: DEFAULT_MAX_EXEC_MS,
             max_stdout_bytes: DEFAULT_MAX_STDOUT_BYTES,
-            dir: None,
+            preopens: Vec::new(),
             args: Vec::new(),
             env: Vec::new(),
             log_target: PLUGIN_LOG_TARGET.to_owned(),
@@ -90,9 +93,30 @@ impl CommandConfig {
     }
 
     /// Gives the plugin read-only access to `dir` (typically its own directory), seen at the
-    /// guest path `/plugin`, as `permissions.filesystem` does for detection plugins.
-    pub fn with_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.dir = Some(dir.into());
+    /// guest path `/plugin`, as `permissions.filesystem` does for detection plugins: the same
+    /// as [`with_preopen(dir, "/plugin")`](CommandConfig::with_preopen).
+    pub fn with_dir(self, dir: impl Into<PathBuf>) -> Self {
+        self.with_preopen(dir, GUEST_ROOT)
+    }
+
+    /// Gives the plugin read-only access to `host_dir`, seen at the guest path `guest_path`
+    /// (what `fd_prestat_dir_name` reports, e.g. `/data`). Repeatable: the directories are
+    /// preopened at descriptors 3, 4, ... in the order given, at most
+    /// [`MAX_PREOPENS`](crate::limits::MAX_PREOPENS). Paths from each are confined to it,
+    /// as for the plugin directory of a detection plugin: no `..` or symlink leads out of it,
+    /// into another preopen included, and nothing can be written.
+    ///
+    /// Each directory is checked when the plugin is loaded ([`CommandPlugin::load`],
+    /// [`CommandPlugin::from_bytes`]): one that does not exist or is not a directory, an
+    /// empty guest path, one with a NUL byte or longer than 4096 bytes, and too many
+    /// directories are refused there as [`LoadError::Preopen`], naming the directory. The
+    /// canonical path found then is used for every run.
+    pub fn with_preopen(
+        mut self,
+        host_dir: impl Into<PathBuf>,
+        guest_path: impl Into<String>,
+    ) -> Self {
+        self.preopens.push((host_dir.into(), guest_path.into()));
         self
     }
 
@@ -164,7 +188,7 @@ pub struct CommandPlugin {
     max_memory_bytes: usize,
     budget: Duration,
     max_stdout_bytes: usize,
-    preopen: Option<PathBuf>,
+    preopens: Arc<[Preopen]>,
     args: Arc<[String]>,
     env: Arc<[String]>,
 }
@@ -176,7 +200,7 @@ impl std::fmt::Debug for CommandPlugin {
             .field("max_memory_bytes", &self.max_memory_bytes)
             .field("budget", &self.budget)
             .field("max_stdout_bytes", &self.max_stdout_bytes)
-            .field("preopen", &self.preopen)
+            .field("preopens", &self.preopens)
             .field("args", &self.args)
             .field("env", &self.env)
             .finish_non_exhaustive()
@@ -186,7 +210,8 @@ impl std::fmt::Debug for CommandPlugin {
 impl CommandPlugin {
     /// Loads the command module at `wasm_path`, named after its file stem. Refused, with the
     /// reason, when it is not a valid module, breaks the load limits, imports anything but
-    /// `wasi_snapshot_preview1`, or lacks `_start` or its `memory`.
+    /// `wasi_snapshot_preview1`, or lacks `_start` or its `memory`, or when a directory given
+    /// with [`CommandConfig::with_preopen`] cannot be preopened.
     pub fn load(wasm_path: &Path, config: CommandConfig) -> Result<Self, LoadError> {
         let file = files::open_regular(wasm_path).map_err(|error| LoadError::Read {
             path: wasm_path.to_path_buf(),
@@ -199,7 +224,8 @@ impl CommandPlugin {
         Self::build(&name, &wasm, wasm_path, config)
     }
 
-    /// Loads a command module from bytes, e.g. one built into the host binary.
+    /// Loads a command module from bytes, e.g. one built into the host binary; refused for the
+    /// same reasons as [`load`](CommandPlugin::load).
     pub fn from_bytes(name: &str, wasm: &[u8], config: CommandConfig) -> Result<Self, LoadError> {
         crate::plugin::check_binary(wasm, Path::new(name))?;
         Self::build(name, wasm, Path::new(name), config)
@@ -217,13 +243,7 @@ impl CommandPlugin {
             start_export,
         } = compile(&runtime, wasm, wasm_path, Namespaces::WasiOnly)?;
         exports::check_command(&module)?;
-        let preopen = match &config.dir {
-            Some(dir) => Some(dir.canonicalize().map_err(|error| LoadError::Read {
-                path: dir.clone(),
-                error: Arc::new(error),
-            })?),
-            None => None,
-        };
+        let preopens = preopens(&config.preopens)?;
         // A NUL would end the string early for the guest's C library.
         let clean = |s: &String| s.replace('\0', "\u{fffd}");
         let args: Vec<String> = std::iter::once(name.to_owned())
@@ -238,7 +258,7 @@ impl CommandPlugin {
             max_memory_bytes: (config.max_memory_mb as usize).saturating_mul(1024 * 1024),
             budget: Duration::from_millis(config.max_exec_ms.into()),
             max_stdout_bytes: config.max_stdout_bytes,
-            preopen,
+            preopens,
             args: args.into(),
             env: config.env.iter().map(clean).collect(),
         })
@@ -267,7 +287,7 @@ impl CommandPlugin {
             self.max_memory_bytes,
             "",
             "",
-            self.preopen.clone(),
+            Arc::clone(&self.preopens),
         );
         state.wasi.command = Some(CommandIo::new(
             stdin,
@@ -314,6 +334,29 @@ impl CommandPlugin {
             dropped: state.dropped,
         }
     }
+}
+
+/// Each directory checked and canonicalised, in order; the first that cannot be preopened
+/// refuses the load, naming it.
+fn preopens(given: &[(PathBuf, String)]) -> Result<Arc<[Preopen]>, LoadError> {
+    let refuse = |(dir, guest): &(PathBuf, String), reason: String| LoadError::Preopen {
+        dir: dir.clone(),
+        guest: guest.clone(),
+        reason,
+    };
+    if let Some(extra) = given.get(MAX_PREOPENS) {
+        return Err(refuse(
+            extra,
+            format!(
+                "{} directories given; at most {MAX_PREOPENS} are allowed",
+                given.len()
+            ),
+        ));
+    }
+    given
+        .iter()
+        .map(|entry| Preopen::new(&entry.0, &entry.1).map_err(|reason| refuse(entry, reason)))
+        .collect()
 }
 
 /// How one run of a command plugin ended, and what it wrote.

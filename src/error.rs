@@ -104,6 +104,18 @@ pub enum LoadError {
     Init(Failure),
     /// A plugin loaded from memory asks for `filesystem: true`, which needs a directory.
     FilesystemWithoutDirectory,
+    /// A directory given to a command plugin
+    /// ([`CommandConfig::with_preopen`](crate::CommandConfig::with_preopen)) cannot be
+    /// preopened: it does not exist, is not a directory, its guest path is unusable, or there
+    /// are too many.
+    Preopen {
+        /// The host directory, as given.
+        dir: PathBuf,
+        /// The guest path it was to be seen at.
+        guest: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// `on_load` returned non-zero.
     OnLoadRefused {
         /// The returned code.
@@ -201,6 +213,12 @@ impl fmt::Display for LoadError {
             LoadError::Init(failure) => write!(f, "{failure}"),
             LoadError::FilesystemWithoutDirectory => f.write_str(
                 "permissions.filesystem is true, but a plugin loaded from memory has no directory to grant",
+            ),
+            LoadError::Preopen { dir, guest, reason } => write!(
+                f,
+                "cannot preopen directory {} at guest path {:?}: {reason}",
+                dir.display(),
+                guest
             ),
             LoadError::DuplicateName { name, first } => write!(
                 f,

@@ -113,5 +113,9 @@ pub const MAX_IOVECS: u32 = 1024;
 pub const MAX_POLL_SUBSCRIPTIONS: u32 = 4096;
 /// Most entries one directory listing (`fd_readdir`) returns; a larger directory is cut there.
 pub const MAX_DIR_ENTRIES: usize = 1024;
-/// Most descriptors one instance may hold open, stdio and the preopen included.
+/// Most descriptors one instance may hold open, stdio and the preopens included.
 pub const MAX_OPEN_FDS: usize = 32;
+/// Most read-only directories a command plugin may be given
+/// ([`CommandConfig::with_preopen`](crate::CommandConfig::with_preopen)); more is refused at
+/// load. They count towards [`MAX_OPEN_FDS`], which leaves the guest room to open files.
+pub const MAX_PREOPENS: usize = 16;

@@ -1,4 +1,5 @@
-//! The `plugbox` command: scans files with a directory of plugins.
+//! The `plugbox` command: scans files with a directory of plugins (`scan`), or runs one WASI
+//! command module (`run`).
 
 mod cli;
 

@@ -460,3 +460,329 @@ fn skipped_plugins_and_load_time_findings_are_shown() {
     assert_eq!(loud["plugin"], "Loud");
     assert_eq!(loud["findings"][0]["threat"], "Load.Finding");
 }
+
+// ---- plugbox run ----------------------------------------------------------------------------
+
+const WASI_WRITE: &str = r#"(import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))"#;
+const WASI_READ: &str = r#"(import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))"#;
+const WASI_EXIT: &str = r#"(import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))"#;
+
+/// Writes `len` bytes at `ptr` to fd `fd` (iovec at 1000, count at 1008).
+fn wat_write(fd: u32, ptr: &str, len: &str) -> String {
+    format!(
+        "(i32.store (i32.const 1000) {ptr}) (i32.store (i32.const 1004) {len})
+         (drop (call $write (i32.const {fd}) (i32.const 1000) (i32.const 1) (i32.const 1008)))"
+    )
+}
+
+/// A command module of `imports` and `extra` fields whose `_start` does `body`, written as
+/// `name` in `dir`.
+fn command_module(dir: &Path, name: &str, imports: &str, extra: &str, body: &str) -> String {
+    let wasm = wat::parse_str(format!(
+        r#"(module {imports} (memory (export "memory") 1) {extra} (func (export "_start") {body}))"#
+    ))
+    .unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, wasm).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// `plugbox run ARGS` with `stdin`.
+fn plugbox_run(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plugbox"))
+        .arg("run")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // A module that reads nothing may end before its stdin is written: that is no error.
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn run_passes_the_exit_code_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let exit = |code: i32| {
+        let module = command_module(
+            dir.path(),
+            &format!("exit{code}.wasm"),
+            WASI_EXIT,
+            "",
+            &format!("(call $exit (i32.const {code}))"),
+        );
+        plugbox_run(&[&module], b"")
+    };
+    let out = exit(3);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    assert_eq!(exit(0).status.code(), Some(0));
+    // Above 255 (which the OS would cut to 0) and negative codes read as 255, never as success.
+    assert_eq!(exit(256).status.code(), Some(255));
+    assert_eq!(exit(-1).status.code(), Some(255));
+    let returns = command_module(dir.path(), "returns.wasm", "", "", "");
+    assert_eq!(plugbox_run(&[&returns], b"").status.code(), Some(0));
+}
+
+#[test]
+fn run_echoes_stdin_to_stdout_and_shows_stderr_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = command_module(
+        dir.path(),
+        "cat.wasm",
+        &format!("{WASI_READ} {WASI_WRITE}"),
+        r#"(data (i32.const 500) "guest says hi\n\1b[2J")"#,
+        &format!(
+            r#"(loop $copy
+                 (i32.store (i32.const 0) (i32.const 4096)) (i32.store (i32.const 4) (i32.const 4096))
+                 (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+                 (if (i32.load (i32.const 8)) (then {} (br $copy))))
+               {}"#,
+            wat_write(1, "(i32.const 4096)", "(i32.load (i32.const 8))"),
+            wat_write(2, "(i32.const 500)", "(i32.const 18)"),
+        ),
+    );
+    let input: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let out = plugbox_run(&[&cat], &input);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, input);
+    // The stderr line as written, without a tag; control characters escaped.
+    assert_eq!(text(&out.stderr), "guest says hi\n\\u{1b}[2J\n");
+}
+
+#[test]
+fn run_gives_arguments_and_environment_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let imports = format!(
+        r#"{WASI_WRITE}
+      (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "args_get" (func $args (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "environ_sizes_get" (func $env_sizes (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "environ_get" (func $env (param i32 i32) (result i32)))"#
+    );
+    // The NUL-separated arguments, a `|`, then the NUL-separated environment.
+    let body = format!(
+        r#"(drop (call $args_sizes (i32.const 100) (i32.const 104)))
+         (drop (call $args (i32.const 200) (i32.const 2000)))
+         {}
+         {}
+         (drop (call $env_sizes (i32.const 100) (i32.const 104)))
+         (drop (call $env (i32.const 200) (i32.const 3000)))
+         {}"#,
+        wat_write(1, "(i32.const 2000)", "(i32.load (i32.const 104))"),
+        wat_write(1, "(i32.const 600)", "(i32.const 1)"),
+        wat_write(1, "(i32.const 3000)", "(i32.load (i32.const 104))"),
+    );
+    let module = command_module(
+        dir.path(),
+        "show.wasm",
+        &imports,
+        r#"(data (i32.const 600) "|")"#,
+        &body,
+    );
+    let bare = Command::new(env!("CARGO_BIN_EXE_plugbox"))
+        .args(["run", &module])
+        .env("SECRET", "inherited")
+        .output()
+        .unwrap();
+    assert_eq!(text(&bare.stdout), "show.wasm\0|", "{}", text(&bare.stderr));
+    let given = plugbox_run(
+        &[
+            "--env", "LANG=C", "--env", "EMPTY=", &module, "a b", "--env", "--", "-x",
+        ],
+        b"",
+    );
+    assert_eq!(
+        text(&given.stdout),
+        "show.wasm\0a b\0--env\0--\0-x\0|LANG=C\0EMPTY=\0",
+        "{}",
+        text(&given.stderr)
+    );
+    // After `--`, a module name may start with `-`.
+    let dashed = dir.path().join("-dash.wasm");
+    std::fs::copy(&module, &dashed).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_plugbox"))
+        .current_dir(dir.path())
+        .args(["run", "--", "-dash.wasm", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "-dash.wasm\0x\0|",
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Prints the guest path of the preopen at fd 3, a newline, then the contents of `f.txt` in it.
+fn preopen_reader(dir: &Path) -> String {
+    let imports = format!(
+        r#"{WASI_READ} {WASI_WRITE} {WASI_EXIT}
+      (import "wasi_snapshot_preview1" "fd_prestat_get" (func $prestat (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func $name (param i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "path_open"
+        (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))"#
+    );
+    let body = format!(
+        r#"(local $errno i32)
+        (local.set $errno (call $prestat (i32.const 3) (i32.const 100)))
+        (if (local.get $errno) (then (call $exit (local.get $errno))))
+        (drop (call $name (i32.const 3) (i32.const 2000) (i32.load (i32.const 104))))
+        (i32.store8 (i32.add (i32.const 2000) (i32.load (i32.const 104))) (i32.const 10))
+        {}
+        (local.set $errno (call $open (i32.const 3) (i32.const 0) (i32.const 600) (i32.const 5)
+          (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 120)))
+        (if (local.get $errno) (then (call $exit (local.get $errno))))
+        (i32.store (i32.const 0) (i32.const 4096)) (i32.store (i32.const 4) (i32.const 4096))
+        (drop (call $read (i32.load (i32.const 120)) (i32.const 0) (i32.const 1) (i32.const 8)))
+        {}"#,
+        wat_write(
+            1,
+            "(i32.const 2000)",
+            "(i32.add (i32.load (i32.const 104)) (i32.const 1))"
+        ),
+        wat_write(1, "(i32.const 4096)", "(i32.load (i32.const 8))"),
+    );
+    command_module(
+        dir,
+        "reader.wasm",
+        &imports,
+        r#"(data (i32.const 600) "f.txt")"#,
+        &body,
+    )
+}
+
+#[test]
+fn run_preopens_dir_at_its_own_path_or_the_guest_path_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("f.txt"), "contents\n").unwrap();
+    let reader = preopen_reader(dir.path());
+    let data = data.to_str().unwrap();
+    let out = plugbox_run(&["--dir", data, &reader], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{data}\ncontents\n"));
+    let out = plugbox_run(&["--dir", &format!("{data}::/input"), &reader], b"");
+    assert_eq!(
+        text(&out.stdout),
+        "/input\ncontents\n",
+        "{}",
+        text(&out.stderr)
+    );
+    // Without --dir there is no preopen: fd_prestat_get is BADF (8), the module's exit code.
+    let out = plugbox_run(&[&reader], b"");
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out.stderr));
+    // A directory that cannot be preopened is named.
+    let missing = dir.path().join("missing");
+    let out = plugbox_run(&["--dir", missing.to_str().unwrap(), &reader], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("plugbox: error: cannot preopen directory")
+            && stderr.contains(missing.to_str().unwrap()),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_failures_exit_2_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let looping = command_module(dir.path(), "loop.wasm", "", "", "(loop $l (br $l))");
+    let out = plugbox_run(&["--max-exec-ms", "100", &looping], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("plugbox: error: loop.wasm: _start failed:")
+            && stderr.contains("100 ms"),
+        "{stderr}"
+    );
+
+    let trap = command_module(dir.path(), "trap.wasm", "", "", "(unreachable)");
+    let out = plugbox_run(&[&trap], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unreachable"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let flood = command_module(
+        dir.path(),
+        "flood.wasm",
+        WASI_WRITE,
+        "",
+        &format!(
+            "(loop $l {} (br $l))",
+            wat_write(1, "(i32.const 0)", "(i32.const 1000)")
+        ),
+    );
+    let out = plugbox_run(&["--max-stdout-bytes", "5000", &flood], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.stdout.len(), 5000, "what fit under the cap is written");
+    assert!(
+        text(&out.stderr).contains("5000 bytes"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let not_wasm = dir.path().join("text.wasm");
+    std::fs::write(&not_wasm, "(module)").unwrap();
+    let out = plugbox_run(&[not_wasm.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("plugbox: error: {}: ", not_wasm.display())),
+        "{stderr}"
+    );
+    let out = plugbox_run(&["no/such.wasm"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read module no/such.wasm"));
+}
+
+#[test]
+fn run_bad_flags_exit_2_with_a_message() {
+    for (args, expected) in [
+        (&[][..], "no MODULE given"),
+        (
+            &["--max-exec-ms", "600001", "m.wasm"],
+            "--max-exec-ms: expected an integer from 1 to 600000, found '600001'",
+        ),
+        (&["--max-memory-mb", "lots", "m.wasm"], "--max-memory-mb"),
+        (&["--env", "HOME", "m.wasm"], "--env: expected KEY=VALUE"),
+        (
+            &["--dir", "::x", "m.wasm"],
+            "--dir: expected HOST or HOST::GUEST",
+        ),
+        (&["--verbose", "m.wasm"], "--verbose"),
+    ] {
+        let out = plugbox_run(args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.starts_with("plugbox: error: ") && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn run_refuses_stdin_over_64_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = command_module(dir.path(), "nothing.wasm", "", "", "");
+    let out = plugbox_run(&[&module], &vec![b'x'; (64 << 20) + 1]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "plugbox: error: stdin is larger than 64 MiB, the most `plugbox run` passes to a module\n"
+    );
+    let out = plugbox_run(&[&module], &vec![b'x'; 64 << 20]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

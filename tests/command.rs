@@ -190,11 +190,17 @@ fn a_cancelled_run_ends_promptly() {
 /// Opens `path` in the preopen (fd 3) and copies it to stdout; exits with the errno when the
 /// open fails.
 fn reader(path: &str) -> Vec<u8> {
+    reader_at(3, path)
+}
+
+/// Opens `path` relative to the directory descriptor `fd` and copies it to stdout; exits with
+/// the errno when the open fails.
+fn reader_at(fd: u32, path: &str) -> Vec<u8> {
     let open = r#"(import "wasi_snapshot_preview1" "path_open"
         (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))"#;
     let body = format!(
         r#"(local $errno i32)
-        (local.set $errno (call $open (i32.const 3) (i32.const 0) (i32.const 5000) (i32.const {len})
+        (local.set $errno (call $open (i32.const {fd}) (i32.const 0) (i32.const 5000) (i32.const {len})
           (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 100)))
         (if (local.get $errno) (then (call $exit (local.get $errno))))
         (i32.store (i32.const 0) (i32.const 4096)) (i32.store (i32.const 4) (i32.const 4096))
@@ -227,6 +233,94 @@ fn the_directory_given_is_readable_and_nothing_outside_it() {
     // Without a directory there is no preopen at all.
     let none = plugin(&reader("banned.txt"), CommandConfig::default()).run(b"");
     assert_ne!(none.exit_code, Some(0), "{none:?}");
+}
+
+/// Writes the guest path of each preopen, from fd 3 until `fd_prestat_get` fails, one a line.
+fn preopen_names() -> Vec<u8> {
+    let prestat = r#"
+      (import "wasi_snapshot_preview1" "fd_prestat_get" (func $prestat (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func $name (param i32 i32 i32) (result i32)))"#;
+    let body = format!(
+        r#"(local $fd i32) (local.set $fd (i32.const 3))
+        (block $done (loop $next
+          (br_if $done (call $prestat (local.get $fd) (i32.const 100)))
+          (drop (call $name (local.get $fd) (i32.const 2000) (i32.load (i32.const 104))))
+          (i32.store8 (i32.add (i32.const 2000) (i32.load (i32.const 104))) (i32.const 10))
+          {}
+          (local.set $fd (i32.add (local.get $fd) (i32.const 1)))
+          (br $next)))"#,
+        write(
+            1,
+            "(i32.const 2000)",
+            "(i32.add (i32.load (i32.const 104)) (i32.const 1))"
+        )
+    );
+    command(&format!("{WRITE} {prestat}"), &body)
+}
+
+#[test]
+fn several_preopens_each_at_its_own_guest_path_and_confined_to_itself() {
+    let plugins = Plugins::new();
+    for (name, text) in [("rules", "rule 1\n"), ("data", "data 1\n")] {
+        std::fs::create_dir(plugins.path().join(name)).unwrap();
+        std::fs::write(plugins.path().join(name).join("f.txt"), text).unwrap();
+    }
+    std::os::unix::fs::symlink(
+        plugins.path().join("data/f.txt"),
+        plugins.path().join("rules/to-data"),
+    )
+    .unwrap();
+    let config = CommandConfig::default()
+        .with_preopen(plugins.path().join("rules"), "/rules")
+        .with_preopen(plugins.path().join("data"), "/srv/data");
+    let names = plugin(&preopen_names(), config.clone()).run(b"");
+    assert_eq!(names.stdout, b"/rules\n/srv/data\n", "{names:?}");
+
+    for (fd, text) in [(3, "rule 1\n"), (4, "data 1\n")] {
+        let read = plugin(&reader_at(fd, "f.txt"), config.clone()).run(b"");
+        assert!(read.succeeded(), "{read:?}");
+        assert_eq!(read.stdout, text.as_bytes());
+    }
+    // From the first preopen, the second is out of reach: by `..`, by a symlink, by an
+    // absolute guest path. 76 is NOTCAPABLE.
+    for escape in ["../data/f.txt", "to-data", "/srv/data/f.txt"] {
+        let refused = plugin(&reader_at(3, escape), config.clone()).run(b"");
+        assert_eq!(refused.exit_code, Some(76), "{escape}: {refused:?}");
+        assert!(refused.stdout.is_empty());
+    }
+    // `with_dir` is the preopen at `/plugin`, after the others.
+    let config = config.with_dir(plugins.path().join("data"));
+    let names = plugin(&preopen_names(), config).run(b"");
+    assert_eq!(names.stdout, b"/rules\n/srv/data\n/plugin\n");
+}
+
+#[test]
+fn a_directory_that_cannot_be_preopened_is_refused_at_load_naming_it() {
+    let plugins = Plugins::new();
+    std::fs::write(plugins.path().join("file.txt"), "x").unwrap();
+    let load = |config: CommandConfig| {
+        CommandPlugin::from_bytes("prog", &cat(), config)
+            .unwrap_err()
+            .to_string()
+    };
+    let missing = plugins.path().join("missing");
+    let message = load(CommandConfig::default().with_preopen(&missing, "/m"));
+    assert!(
+        message.contains(&missing.display().to_string()) && message.contains("\"/m\""),
+        "{message}"
+    );
+    let message = load(CommandConfig::default().with_dir(plugins.path().join("file.txt")));
+    assert!(
+        message.contains("file.txt") && message.contains("not a directory"),
+        "{message}"
+    );
+    let message = load(CommandConfig::default().with_preopen(plugins.path(), ""));
+    assert!(message.contains("guest path is empty"), "{message}");
+    let too_many = (0..=plugbox::limits::MAX_PREOPENS).fold(CommandConfig::default(), |c, i| {
+        c.with_preopen(plugins.path(), format!("/d{i}"))
+    });
+    let message = load(too_many);
+    assert!(message.contains("at most 16"), "{message}");
 }
 
 #[test]

@@ -1,7 +1,8 @@
-//! The `plugbox` command line: `plugbox scan`.
+//! The `plugbox` command line: `plugbox scan` and `plugbox run`.
 
 mod args;
 mod output;
+mod run;
 mod walk;
 
 use std::path::PathBuf;
@@ -37,6 +38,7 @@ pub fn main() -> ExitCode {
             ExitCode::from(CLEAN)
         }
         Command::Scan(scan_args) => ExitCode::from(scan(scan_args)),
+        Command::Run(run_args) => ExitCode::from(run::run(run_args)),
     }
 }
 

@@ -326,7 +326,7 @@ mod tests {
         check_imports(&module, Namespaces::EnvAndWasi).unwrap();
         let mut store = wasmi::Store::new(
             &engine,
-            HostState::new("t", "t".into(), 1 << 20, "", "", None),
+            HostState::new("t", "t".into(), 1 << 20, "", "", std::sync::Arc::from([])),
         );
         linker.instantiate_and_start(&mut store, &module).unwrap();
     }

@@ -11,7 +11,7 @@ mod state;
 mod wasi;
 
 pub(crate) use state::HostState;
-pub(crate) use wasi::CommandIo;
+pub(crate) use wasi::{CommandIo, GUEST_ROOT, Preopen};
 
 /// The plugin's exported `memory` (its presence and type are checked at load).
 fn memory(caller: &wasmi::Caller<'_, HostState>) -> Result<wasmi::Memory, wasmi::Error> {

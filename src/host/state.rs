@@ -1,7 +1,6 @@
 //! The state one store carries while a plugin runs: which plugin and file, the memory cap,
 //! the deadline host functions obey, and what the plugin reported.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,15 +32,14 @@ pub(crate) struct HostState {
 
 impl HostState {
     /// State for one instance of `plugin`, logging to `log_target`, capped at `memory_cap`
-    /// bytes, on a file; with the read-only preopen of `preopen` when the plugin has
-    /// filesystem access.
+    /// bytes, on a file; with the read-only `preopens` (none without filesystem access).
     pub(crate) fn new(
         plugin: &str,
         log_target: Arc<str>,
         memory_cap: usize,
         file_path: &str,
         file_type: &str,
-        preopen: Option<PathBuf>,
+        preopens: Arc<[wasi::Preopen]>,
     ) -> Self {
         Self {
             plugin: plugin.to_owned(),
@@ -51,7 +49,7 @@ impl HostState {
             file_type: file_type.to_owned(),
             findings: Vec::new(),
             dropped: Dropped::default(),
-            wasi: wasi::WasiState::new(preopen),
+            wasi: wasi::WasiState::new(preopens),
             deadline: Deadline::passed(),
             host_time: Duration::ZERO,
             log_bytes: 0,

@@ -16,7 +16,7 @@ use crate::exports::Exports;
 use crate::files::{self, ConfineError, ReadError, Want};
 use crate::findings::{CallCost, Dropped, Failure, Stage};
 use crate::host::imports::Namespaces;
-use crate::host::{self, HostState};
+use crate::host::{self, HostState, Preopen};
 use crate::limits::MAX_MODULE_BYTES;
 use crate::manifest::{Manifest, SUPPORTED_PROTOCOLS};
 use crate::runtime::Runtime;
@@ -54,10 +54,12 @@ impl Plugin {
         let (file, wasm_path) = confine(dir, manifest.wasm_file())?;
         let wasm = read_module(file, &wasm_path)?;
         let preopen = match grants.filesystem {
-            true => Some(dir.canonicalize().map_err(|error| LoadError::Read {
-                path: dir.to_path_buf(),
-                error: Arc::new(error),
-            })?),
+            true => Some(Preopen::plugin_dir(dir.canonicalize().map_err(
+                |error| LoadError::Read {
+                    path: dir.to_path_buf(),
+                    error: Arc::new(error),
+                },
+            )?)),
             false => None,
         };
         Self::build(
@@ -98,7 +100,7 @@ impl Plugin {
         wasm: &[u8],
         wasm_path: &Path,
         dir: Option<&Path>,
-        preopen: Option<PathBuf>,
+        preopen: Option<Preopen>,
     ) -> Result<Self, LoadError> {
         let Compiled {
             module,
@@ -106,7 +108,7 @@ impl Plugin {
         } = compile(runtime, wasm, wasm_path, Namespaces::EnvAndWasi)?;
         let mut plugin = Plugin {
             start_export,
-            preopen,
+            preopens: preopen.into_iter().collect(),
             exports: Exports::check(&module)?,
             manifest,
             grants,

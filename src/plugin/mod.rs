@@ -6,13 +6,14 @@ mod load;
 mod run;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmi::Module;
 
 use crate::exports::Exports;
 use crate::findings::{CallCost, Dropped, Failure, Finding};
-use crate::host::HostState;
+use crate::host::{HostState, Preopen};
 use crate::manifest::Manifest;
 use crate::runtime::Runtime;
 
@@ -34,8 +35,9 @@ pub struct Plugin {
     exports: Exports,
     /// The export the start function was moved to at load, if the module has one.
     start_export: Option<String>,
-    /// The canonical plugin directory, when `permissions.filesystem` is granted.
-    preopen: Option<PathBuf>,
+    /// The canonical plugin directory at `/plugin` when `permissions.filesystem` is granted;
+    /// none otherwise.
+    preopens: Arc<[Preopen]>,
     grants: Grants,
     guest_name: Option<String>,
     guest_version: Option<String>,
@@ -144,7 +146,7 @@ impl Plugin {
             self.grants.max_memory_bytes(),
             path,
             file_type,
-            self.preopen.clone(),
+            Arc::clone(&self.preopens),
         )
     }
 }

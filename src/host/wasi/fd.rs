@@ -1,5 +1,5 @@
-//! Descriptor calls (`fd_*`): reading, seeking and describing stdio, the preopen and what
-//! the guest opened in it; everything that would change a descriptor or its file is refused.
+//! Descriptor calls (`fd_*`): reading, seeking and describing stdio, the preopens and what
+//! the guest opened in them; everything that would change a descriptor or its file is refused.
 //! Writing to stdout and stderr is in [`super::stdio`].
 
 use std::fs::{File, Metadata};
@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::errno::{self, Errno};
-use super::fd_table::{Entry, FdTable, PREOPEN_FD};
+use super::fd_table::Entry;
 use super::mem::{Iovecs, Mem};
-use super::preopen::GUEST_ROOT;
 use super::{CHUNK, Ctx, Fail, Ret, rights, with};
 use crate::limits::MAX_DIR_ENTRIES;
 use crate::sandbox::budget::Deadline;
@@ -133,7 +132,7 @@ pub(super) fn fd_filestat_get(mut caller: Ctx<'_>, fd: i32, stat: i32) -> Ret {
                 let meta = file.metadata().map_err(|e| errno::from_io(&e))?;
                 filestat(filetype_of(&meta), Some(&meta))
             }
-            Entry::Dir { host } => {
+            Entry::Dir { host, .. } => {
                 let meta = std::fs::metadata(host).map_err(|e| errno::from_io(&e))?;
                 filestat(filetype_of(&meta), Some(&meta))
             }
@@ -144,33 +143,23 @@ pub(super) fn fd_filestat_get(mut caller: Ctx<'_>, fd: i32, stat: i32) -> Ret {
 
 pub(super) fn fd_prestat_get(mut caller: Ctx<'_>, fd: i32, prestat: i32) -> Ret {
     with(&mut caller, |mem, state| {
-        preopen_of(&state.wasi.fds, fd)?;
+        let name_len = state.wasi.fds.preopen_at(fd)?.guest.len() as u32;
         let mut record = [0u8; 8];
-        record[4..8].copy_from_slice(&(GUEST_ROOT.len() as u32).to_le_bytes());
+        record[4..8].copy_from_slice(&name_len.to_le_bytes());
         Ok(mem.put(prestat, &record, "fd_prestat_get prestat")?)
     })
 }
 
 pub(super) fn fd_prestat_dir_name(mut caller: Ctx<'_>, fd: i32, path: i32, len: i32) -> Ret {
     with(&mut caller, |mem, state| {
-        preopen_of(&state.wasi.fds, fd)?;
+        let name = state.wasi.fds.preopen_at(fd)?.guest.as_bytes();
         let buf = mem.bytes_mut(path, len as u32 as usize, "fd_prestat_dir_name path")?;
-        if buf.len() < GUEST_ROOT.len() {
+        if buf.len() < name.len() {
             return Err(errno::NAMETOOLONG.into());
         }
-        buf[..GUEST_ROOT.len()].copy_from_slice(GUEST_ROOT.as_bytes());
+        buf[..name.len()].copy_from_slice(name);
         Ok(())
     })
-}
-
-/// Only the preopen answers prestat calls; libc scans fds from 3 until `BADF`.
-fn preopen_of(fds: &FdTable, fd: i32) -> Result<(), Errno> {
-    match fds.get(fd)? {
-        Entry::Dir { host } if fd == PREOPEN_FD as i32 && Some(host.as_path()) == fds.root() => {
-            Ok(())
-        }
-        _ => Err(errno::BADF),
-    }
 }
 
 pub(super) fn fd_read(mut caller: Ctx<'_>, fd: i32, iovs: i32, count: i32, nread: i32) -> Ret {
@@ -321,7 +310,7 @@ pub(super) fn fd_readdir(
 ) -> Ret {
     with(&mut caller, |mem, state| {
         let host = match state.wasi.fds.get(fd)? {
-            Entry::Dir { host } => host.clone(),
+            Entry::Dir { host, .. } => host.clone(),
             _ => return Err(errno::NOTDIR.into()),
         };
         let fresh = match &state.wasi.listing {

@@ -7,7 +7,8 @@
 //! working clocks, OS randomness and `sched_yield`; `poll_oneoff` sleeping at most until the
 //! call's deadline; `proc_exit` ending the call with its code. Every filesystem call fails with
 //! a WASI errno unless `permissions.filesystem` grants the read-only preopen of the plugin's
-//! own directory ([`preopen::GUEST_ROOT`]); there are never sockets. Guest pointers are
+//! own directory ([`preopen::GUEST_ROOT`]), or the host gives a command plugin read-only
+//! preopens of its own choosing ([`Preopen`]); there are never sockets. Guest pointers are
 //! bounds-checked as in the `env` layer: a bad one traps the call.
 //!
 //! The calls live by concern: [`mem`] (guest memory access), [`stdio`], [`fd`] (descriptors),
@@ -29,7 +30,7 @@ mod proc;
 mod rights;
 mod stdio;
 
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use wasmi::Caller;
@@ -41,6 +42,7 @@ use fd_table::FdTable;
 use mem::Mem;
 
 pub(crate) use command_io::CommandIo;
+pub(crate) use preopen::{GUEST_ROOT, Preopen};
 pub(crate) use stdio::flush_stdio;
 
 /// The WASI state of one instance.
@@ -57,10 +59,10 @@ pub(crate) struct WasiState {
 }
 
 impl WasiState {
-    /// Stdio, plus the read-only preopen of `preopen` (a canonical directory) when given.
-    pub(crate) fn new(preopen: Option<PathBuf>) -> Self {
+    /// Stdio, plus the read-only `preopens` at fd 3, 4, ... in order.
+    pub(crate) fn new(preopens: Arc<[Preopen]>) -> Self {
         Self {
-            fds: FdTable::new(preopen),
+            fds: FdTable::new(preopens),
             lines: [Vec::new(), Vec::new()],
             epoch: Instant::now(),
             listing: None,

@@ -1,7 +1,8 @@
-//! Path calls (`path_*`), resolved inside the read-only preopen: opening and describing
-//! files and directories; everything that would write is refused.
+//! Path calls (`path_*`), resolved inside the read-only preopen their directory descriptor
+//! belongs to: opening and describing files and directories; everything that would write is
+//! refused.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::errno;
 use super::fd::{filestat, filetype_of};
@@ -27,12 +28,30 @@ fn resolve(
     what: &str,
 ) -> Result<PathBuf, Fail> {
     let guest_path = mem.bytes(path, len, what)?;
-    let base = match fds.get(fd)? {
-        Entry::Dir { host } => host,
-        _ => return Err(errno::NOTDIR.into()),
-    };
-    let root = fds.root().ok_or(errno::NOTCAPABLE)?;
-    Ok(preopen::resolve(root, base, guest_path)?)
+    let dir = dir_of(fds, fd)?;
+    Ok(preopen::resolve(dir.root_path, dir.host, guest_path)?)
+}
+
+/// A directory descriptor: the directory, and the preopen it is in.
+struct Dir<'a> {
+    /// Canonical host path of the directory.
+    host: &'a Path,
+    /// Which preopen.
+    root: usize,
+    /// Canonical host path of that preopen: paths from the directory are confined to it.
+    root_path: &'a Path,
+}
+
+/// The directory `fd` refers to, or `BADF` / `NOTDIR`.
+fn dir_of(fds: &FdTable, fd: i32) -> Result<Dir<'_>, Fail> {
+    match fds.get(fd)? {
+        Entry::Dir { host, root } => Ok(Dir {
+            host,
+            root: *root,
+            root_path: fds.root(*root).ok_or(errno::NOTCAPABLE)?,
+        }),
+        _ => Err(errno::NOTDIR.into()),
+    }
 }
 
 pub(super) fn path_open(
@@ -57,16 +76,16 @@ pub(super) fn path_open(
             return write_refused(mem, &state.wasi.fds, fd, path, len, "path_open path");
         }
         let guest_path = mem.bytes(path, len, "path_open path")?;
-        let base = match state.wasi.fds.get(fd)? {
-            Entry::Dir { host } => host,
-            _ => return Err(errno::NOTDIR.into()),
-        };
-        let root = state.wasi.fds.root().ok_or(errno::NOTCAPABLE)?;
+        let dir = dir_of(&state.wasi.fds, fd)?;
+        let root = dir.root;
         // Opened once, checked on the handle: only regular files and directories inside the
-        // preopen, and a FIFO cannot block the call.
-        let found = preopen::open(root, base, guest_path, Want::FileOrDir)?;
+        // preopen `fd` is in, and a FIFO cannot block the call.
+        let found = preopen::open(dir.root_path, dir.host, guest_path, Want::FileOrDir)?;
         let entry = if found.is_dir {
-            Entry::Dir { host: found.real }
+            Entry::Dir {
+                host: found.real,
+                root,
+            }
         } else if oflags & OFLAGS_DIRECTORY != 0 {
             return Err(errno::NOTDIR.into());
         } else {

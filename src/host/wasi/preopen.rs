@@ -1,7 +1,10 @@
-//! The read-only preopen (`permissions.filesystem: true`): the plugin's own directory, seen by
-//! the guest as [`GUEST_ROOT`]. Every guest path is resolved here, and nothing that resolves
-//! outside the directory is ever opened: absolute paths, `..` above the root and symlinks
-//! leading out all fail with `NOTCAPABLE`. Only regular files and directories are opened.
+//! Read-only preopens: for detection plugins (`permissions.filesystem: true`) the plugin's own
+//! directory, seen by the guest as [`GUEST_ROOT`]; for command plugins each directory the host
+//! gives, at the guest path it names ([`Preopen`]). Every guest path is resolved here, inside
+//! the one preopen its directory descriptor belongs to, and nothing that resolves outside that
+//! directory is ever opened: absolute paths, `..` above the root and symlinks leading out (into
+//! another preopen included) all fail with `NOTCAPABLE`. Only regular files and directories are
+//! opened.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -10,8 +13,58 @@ use crate::files::{self, ConfineError, Confined, Kind, Want};
 
 /// The guest path of the preopened plugin directory.
 pub(crate) const GUEST_ROOT: &str = "/plugin";
-/// Longest guest path accepted.
+/// Longest guest path accepted, in a call or as a preopen's name.
 const MAX_PATH_BYTES: usize = 4096;
+
+/// One read-only preopened directory: where it is on the host, and the name the guest sees
+/// (`fd_prestat_dir_name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Preopen {
+    /// Canonical host path of a directory.
+    pub(crate) host: PathBuf,
+    /// The guest path: not empty, at most [`MAX_PATH_BYTES`], no NUL.
+    pub(crate) guest: String,
+}
+
+impl Preopen {
+    /// A detection plugin's own directory (`canonical`, already canonicalised) at
+    /// [`GUEST_ROOT`].
+    pub(crate) fn plugin_dir(canonical: PathBuf) -> Self {
+        Self {
+            host: canonical,
+            guest: GUEST_ROOT.to_owned(),
+        }
+    }
+
+    /// `dir` canonicalised and checked to be a directory, seen by the guest at `guest`; or why
+    /// not, for a message that names both.
+    pub(crate) fn new(dir: &Path, guest: &str) -> Result<Self, String> {
+        if guest.is_empty() {
+            return Err("the guest path is empty".into());
+        }
+        if guest.len() > MAX_PATH_BYTES {
+            return Err(format!(
+                "the guest path is {} bytes long; at most {MAX_PATH_BYTES} are accepted",
+                guest.len()
+            ));
+        }
+        if guest.contains('\0') {
+            return Err("the guest path contains a NUL byte".into());
+        }
+        let host = dir
+            .canonicalize()
+            .map_err(|error| format!("cannot open the directory: {error}"))?;
+        let meta = std::fs::metadata(&host)
+            .map_err(|error| format!("cannot open the directory: {error}"))?;
+        if !meta.is_dir() {
+            return Err("not a directory".into());
+        }
+        Ok(Self {
+            host,
+            guest: guest.to_owned(),
+        })
+    }
+}
 
 /// Resolves `guest_path` relative to `base` (a directory inside `root`, both canonical host
 /// paths) and returns the canonical host path, which is inside `root`.
@@ -100,6 +153,44 @@ mod tests {
         std::os::unix::fs::symlink("/", root.join("sub/root-link")).unwrap();
         let root = root.canonicalize().unwrap();
         (dir, root)
+    }
+
+    #[test]
+    fn preopens_are_checked_directories_with_usable_guest_paths() {
+        let (dir, root) = tree();
+        let preopen = Preopen::new(&dir.path().join("plugin/sub/.."), "/data").unwrap();
+        assert_eq!(preopen.host, root);
+        assert_eq!(preopen.guest, "/data");
+        let refused = |host: &Path, guest: &str| Preopen::new(host, guest).unwrap_err();
+        assert!(refused(&root.join("sigs.txt"), "/a").contains("not a directory"));
+        assert!(refused(&root.join("missing"), "/a").contains("cannot open the directory"));
+        assert!(refused(&root, "").contains("empty"));
+        assert!(refused(&root, "a\0b").contains("NUL"));
+        assert!(refused(&root, &"a".repeat(MAX_PATH_BYTES + 1)).contains("at most 4096"));
+        assert_eq!(Preopen::plugin_dir(root.clone()).guest, GUEST_ROOT);
+    }
+
+    #[test]
+    fn resolution_stays_in_the_preopen_it_starts_from() {
+        // Two preopens side by side: a path from one may not reach into the other, even
+        // through a symlink, while each resolves its own files.
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a", "b"] {
+            std::fs::create_dir(dir.path().join(name)).unwrap();
+            std::fs::write(dir.path().join(name).join("f.txt"), name).unwrap();
+        }
+        std::os::unix::fs::symlink(dir.path().join("b/f.txt"), dir.path().join("a/to-b")).unwrap();
+        let a = dir.path().join("a").canonicalize().unwrap();
+        let b = dir.path().join("b").canonicalize().unwrap();
+        assert_eq!(resolve(&a, &a, b"f.txt").unwrap(), a.join("f.txt"));
+        assert_eq!(resolve(&b, &b, b"f.txt").unwrap(), b.join("f.txt"));
+        for escape in [&b"../b/f.txt"[..], b"to-b", b"/b/f.txt"] {
+            assert_eq!(resolve(&a, &a, escape), Err(errno::NOTCAPABLE));
+            assert_eq!(
+                open(&a, &a, escape, Want::File).unwrap_err(),
+                errno::NOTCAPABLE
+            );
+        }
     }
 
     #[test]
