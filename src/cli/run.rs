@@ -45,7 +45,13 @@ fn run_module(args: &RunArgs, name: &str) -> Result<u8, String> {
     drop(stdin);
     let written = write_stdout(&output.stdout);
     report_cut_stderr(&output);
-    written.map_err(|error| format!("cannot write the module's stdout: {error}"))?;
+    match written {
+        // A reader that stopped early (`| head`) is not the module's failure.
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(format!("cannot write the module's stdout: {error}"));
+        }
+        _ => {}
+    }
     match (&output.failure, output.exit_code) {
         (Some(failure), _) => Err(format!("{}: {}", name, printable(&failure.to_string()))),
         (None, Some(code)) => Ok(exit_code(code)),
