@@ -353,6 +353,17 @@ fn preopens(given: &[(PathBuf, String)]) -> Result<Arc<[Preopen]>, LoadError> {
             ),
         ));
     }
+    // Two preopens at one guest path would leave the guest's C library to pick one.
+    let guest_path = |guest: &str| guest.trim_end_matches('/').to_owned();
+    for (i, entry) in given.iter().enumerate() {
+        if given[..i]
+            .iter()
+            .any(|earlier| guest_path(&earlier.1) == guest_path(&entry.1))
+        {
+            let reason = "another directory is already preopened at that guest path".to_owned();
+            return Err(refuse(entry, reason));
+        }
+    }
     given
         .iter()
         .map(|entry| Preopen::new(&entry.0, &entry.1).map_err(|reason| refuse(entry, reason)))

@@ -196,10 +196,17 @@ fn reader(path: &str) -> Vec<u8> {
 /// Opens `path` relative to the directory descriptor `fd` and copies it to stdout; exits with
 /// the errno when the open fails.
 fn reader_at(fd: u32, path: &str) -> Vec<u8> {
+    reader_at_after("", fd, path)
+}
+
+/// [`reader_at`], after `prelude` (which may call `$renumber`, WASI `fd_renumber`).
+fn reader_at_after(prelude: &str, fd: u32, path: &str) -> Vec<u8> {
     let open = r#"(import "wasi_snapshot_preview1" "path_open"
-        (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))"#;
+        (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_renumber" (func $renumber (param i32 i32) (result i32)))"#;
     let body = format!(
         r#"(local $errno i32)
+        {prelude}
         (local.set $errno (call $open (i32.const {fd}) (i32.const 0) (i32.const 5000) (i32.const {len})
           (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 100)))
         (if (local.get $errno) (then (call $exit (local.get $errno))))
@@ -288,6 +295,15 @@ fn several_preopens_each_at_its_own_guest_path_and_confined_to_itself() {
         assert_eq!(refused.exit_code, Some(76), "{escape}: {refused:?}");
         assert!(refused.stdout.is_empty());
     }
+    // A preopen's descriptor renumbered over another's keeps its own confinement: fd 3 is
+    // then the second directory, whose files it reads, and the first stays out of reach.
+    let renumber = "(if (call $renumber (i32.const 4) (i32.const 3)) (then unreachable))";
+    let moved = plugin(&reader_at_after(renumber, 3, "f.txt"), config.clone()).run(b"");
+    assert_eq!(moved.stdout, b"data 1\n", "{moved:?}");
+    for escape in ["../rules/f.txt", "/rules/f.txt"] {
+        let refused = plugin(&reader_at_after(renumber, 3, escape), config.clone()).run(b"");
+        assert_eq!(refused.exit_code, Some(76), "{escape}: {refused:?}");
+    }
     // `with_dir` is the preopen at `/plugin`, after the others.
     let config = config.with_dir(plugins.path().join("data"));
     let names = plugin(&preopen_names(), config).run(b"");
@@ -321,6 +337,14 @@ fn a_directory_that_cannot_be_preopened_is_refused_at_load_naming_it() {
     });
     let message = load(too_many);
     assert!(message.contains("at most 16"), "{message}");
+    let twice = CommandConfig::default()
+        .with_preopen(plugins.path(), "/data")
+        .with_preopen(plugins.path().join("sub"), "/data/");
+    let message = load(twice);
+    assert!(
+        message.contains("\"/data/\"") && message.contains("already preopened at that guest path"),
+        "{message}"
+    );
 }
 
 #[test]

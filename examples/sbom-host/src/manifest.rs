@@ -85,6 +85,8 @@ struct Table {
     kind: Option<String>,
     max_memory_mb: Option<u32>,
     filesystem: Option<bool>,
+    /// Optional: a plugin written for another protocol version is refused.
+    protocol_version: Option<u32>,
     /// Keys this host does not know: newer manifests may add some; they are warned about.
     #[serde(flatten)]
     unknown: BTreeMap<String, toml::Value>,
@@ -143,6 +145,11 @@ fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
     }
     if table.exec.as_os_str().is_empty() {
         return Err("`exec` is empty".into());
+    }
+    if let Some(version) = table.protocol_version.filter(|&v| v != PROTOCOL_VERSION) {
+        return Err(format!(
+            "protocol_version = {version}: this host speaks protocol version {PROTOCOL_VERSION}"
+        ));
     }
     if table.timeout_ms == 0 {
         return Err("timeout_ms must be > 0".into());
@@ -310,6 +317,10 @@ mod tests {
                 "`filesystem` applies to type = \"wasm\"",
             ),
             ("[plugin]\nname = \" \"\nexec = \"x\"\n", "`name` is empty"),
+            (
+                "[plugin]\nname = \"d\"\nexec = \"x\"\nprotocol_version = 2\n",
+                "protocol_version = 2: this host speaks protocol version 1",
+            ),
             ("[plugin\nname = 1", "line 1: unclosed table, expected `]`"),
             (
                 "[plugin]\nname = \"d\"\nexec = 7\n",

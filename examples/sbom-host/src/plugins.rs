@@ -19,7 +19,7 @@ pub struct PluginFinding {
     pub rule_id: String,
 }
 
-/// An invocation whose findings were dropped, or a single finding dropped, and why.
+/// An invocation whose findings were dropped, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PluginError {
     pub plugin_name: String,
@@ -88,37 +88,25 @@ impl Plugin {
         outcome: &mut Outcome,
     ) {
         let purl = component.label();
-        let error = |reason: String| PluginError {
-            plugin_name: self.manifest.name.clone(),
-            component_purl: purl.to_owned(),
-            reason,
-        };
         let request = protocol::request(component, event, before);
-        let response = match self
-            .invoke(&request)
-            .and_then(|stdout| protocol::response(&stdout))
-        {
-            Ok(response) => response,
-            Err(reason) => {
-                outcome
-                    .errors
-                    .push(error(format!("{reason}; findings dropped")));
-                return;
-            }
-        };
-        outcome
-            .errors
-            .extend(response.dropped.into_iter().map(error));
-        outcome
-            .findings
-            .extend(response.findings.into_iter().map(|f| PluginFinding {
+        let stdout = self.invoke(&request);
+        match stdout.and_then(|stdout| protocol::response(&stdout)) {
+            Ok(findings) => outcome
+                .findings
+                .extend(findings.into_iter().map(|f| PluginFinding {
+                    plugin_name: self.manifest.name.clone(),
+                    component_purl: purl.to_owned(),
+                    kind: f.kind,
+                    message: f.message,
+                    severity: f.severity,
+                    rule_id: f.rule_id,
+                })),
+            Err(reason) => outcome.errors.push(PluginError {
                 plugin_name: self.manifest.name.clone(),
                 component_purl: purl.to_owned(),
-                kind: f.kind,
-                message: f.message,
-                severity: f.severity,
-                rule_id: f.rule_id,
-            }));
+                reason: format!("{reason}; findings dropped"),
+            }),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -21,9 +21,11 @@ pub struct ProcessPlugin {
     timeout: Duration,
 }
 
-enum Pipe {
+/// What the helper threads of one invocation report.
+enum Event {
     Stdout(Result<Vec<u8>, String>),
     Stderr(Vec<u8>),
+    Exited(std::io::Result<ExitStatus>),
 }
 
 impl ProcessPlugin {
@@ -43,17 +45,27 @@ impl ProcessPlugin {
     }
 
     /// Runs the executable with `request` on stdin; its stdout when it exits 0 in time.
+    ///
+    /// The invocation ends when the plugin has exited and its stdout and stderr are closed, all
+    /// within `timeout_ms`; past it, or once stdout passes its cap, the plugin's whole process
+    /// group is killed, so background jobs it started end with it.
     pub fn invoke(&self, request: &[u8]) -> Result<Vec<u8>, String> {
         let deadline = Instant::now() + self.timeout;
-        let mut child = Command::new(&self.exec)
+        let mut command = Command::new(&self.exec);
+        command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.exec.display()))?;
-        let (sender, pipes) = mpsc::channel();
-        // Each pipe has its own thread, so a plugin that writes before it reads, or fills one
-        // pipe while the host waits on another, cannot deadlock the host.
+        let group = ProcessGroup(child.id());
+        // Each pipe, and the wait, has its own thread, so a plugin that writes before it
+        // reads, or fills one pipe while the host waits on another, cannot block the host,
+        // and every wait is bounded by the deadline.
+        let (sender, events) = mpsc::channel();
         let stdin = child.stdin.take().expect("stdin is piped");
         let request = request.to_vec();
         thread::spawn(move || {
@@ -63,8 +75,9 @@ impl ProcessPlugin {
         });
         let stdout = child.stdout.take().expect("stdout is piped");
         let to_host = sender.clone();
-        thread::spawn(move || to_host.send(Pipe::Stdout(read_capped(stdout))));
+        thread::spawn(move || to_host.send(Event::Stdout(read_capped(stdout))));
         let stderr = child.stderr.take().expect("stderr is piped");
+        let to_host = sender.clone();
         thread::spawn(move || {
             let mut quoted = Vec::new();
             let mut stderr = stderr;
@@ -74,26 +87,27 @@ impl ProcessPlugin {
                 .read_to_end(&mut quoted);
             // Drain the rest so the plugin never blocks on a full stderr pipe.
             let _ = std::io::copy(&mut stderr, &mut std::io::sink());
-            sender.send(Pipe::Stderr(quoted))
+            to_host.send(Event::Stderr(quoted))
         });
+        thread::spawn(move || sender.send(Event::Exited(child.wait())));
 
-        let (mut stdout, mut stderr) = (None, None);
-        while stdout.is_none() || stderr.is_none() {
+        let (mut stdout, mut stderr, mut status) = (None, None, None);
+        while stdout.is_none() || stderr.is_none() || status.is_none() {
             let left = deadline.saturating_duration_since(Instant::now());
-            match pipes.recv_timeout(left) {
-                Ok(Pipe::Stdout(Err(too_large))) => return Err(stop(&mut child, too_large)),
-                Ok(Pipe::Stdout(Ok(bytes))) => stdout = Some(bytes),
-                Ok(Pipe::Stderr(bytes)) => stderr = Some(bytes),
+            match events.recv_timeout(left) {
+                Ok(Event::Stdout(Err(too_large))) => return Err(group.kill(too_large)),
+                Ok(Event::Stdout(Ok(bytes))) => stdout = Some(bytes),
+                Ok(Event::Stderr(bytes)) => stderr = Some(bytes),
+                Ok(Event::Exited(exit)) => {
+                    status = Some(exit.map_err(|e| format!("waiting for the plugin: {e}"))?);
+                }
                 Err(_) => {
                     let ms = self.timeout.as_millis();
-                    return Err(stop(&mut child, format!("timed out after {ms} ms")));
+                    return Err(group.kill(format!("timed out after {ms} ms")));
                 }
             }
         }
-        // Both pipes are closed: the plugin has exited or is about to.
-        let status = child
-            .wait()
-            .map_err(|e| format!("waiting for the plugin: {e}"))?;
+        let status = status.expect("the loop ends with a status");
         if !status.success() {
             let stderr = String::from_utf8_lossy(stderr.as_deref().unwrap_or_default());
             let how = match status.code() {
@@ -109,11 +123,31 @@ impl ProcessPlugin {
     }
 }
 
-/// Kills the plugin and reaps it; returns `why`.
-fn stop(child: &mut Child, why: String) -> String {
-    let _ = child.kill();
-    let _ = child.wait();
-    why
+/// The process group a plugin runs in: its own, led by the plugin.
+struct ProcessGroup(u32);
+
+impl ProcessGroup {
+    /// Kills every process of the group (the waiting thread reaps the plugin); returns `why`.
+    /// `kill(1)` does it, since the standard library has no call for a group and this example
+    /// keeps to safe code.
+    fn kill(&self, why: String) -> String {
+        #[cfg(unix)]
+        let status = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.0)])
+            .stderr(Stdio::null())
+            .status();
+        #[cfg(not(unix))]
+        let status = Command::new("taskkill")
+            .args(["/F", "/T", "/PID", &self.0.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        match status {
+            // A failing `kill` means the group is gone already: it ended on its own.
+            Ok(_) => why,
+            Err(e) => format!("{why}; the plugin could not be killed: {e}"),
+        }
+    }
 }
 
 fn read_capped(pipe: impl Read) -> Result<Vec<u8>, String> {

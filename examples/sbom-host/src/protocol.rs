@@ -64,18 +64,10 @@ pub struct RawFinding {
     pub rule_id: String,
 }
 
-/// What a plugin's stdout held: its findings, and why any single finding was dropped.
-#[derive(Debug, Default, PartialEq)]
-pub struct Response {
-    pub findings: Vec<RawFinding>,
-    /// A finding with an unknown severity or a missing field is dropped alone; its
-    /// invocation's other findings stand.
-    pub dropped: Vec<String>,
-}
-
-/// Parses a plugin's stdout: exactly one JSON object with a `findings` array, whitespace
-/// around it allowed. Anything else fails the whole invocation.
-pub fn response(stdout: &[u8]) -> Result<Response, String> {
+/// Parses a plugin's stdout: exactly one JSON object with a `findings` array of well-formed
+/// findings, whitespace around it allowed. Anything else fails the whole invocation, as in
+/// the SBOM differ, where one bad finding (an unknown severity, a missing field) loses them all.
+pub fn response(stdout: &[u8]) -> Result<Vec<RawFinding>, String> {
     let value: Value = serde_json::from_slice(stdout.trim_ascii()).map_err(|e| {
         format!(
             "output is not one JSON object ({} bytes): {e}",
@@ -87,14 +79,11 @@ pub fn response(stdout: &[u8]) -> Result<Response, String> {
         .ok_or("output has no \"findings\" key")?
         .as_array()
         .ok_or("\"findings\" is not an array")?;
-    let mut response = Response::default();
-    for (i, finding) in findings.iter().enumerate() {
-        match raw_finding(finding) {
-            Ok(finding) => response.findings.push(finding),
-            Err(why) => response.dropped.push(format!("finding {i} dropped: {why}")),
-        }
-    }
-    Ok(response)
+    findings
+        .iter()
+        .enumerate()
+        .map(|(i, finding)| raw_finding(finding).map_err(|why| format!("finding {i}: {why}")))
+        .collect()
 }
 
 fn raw_finding(value: &Value) -> Result<RawFinding, String> {
@@ -119,17 +108,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn findings_parse_and_bad_ones_drop_alone() {
-        let out = br#"
-            {"findings": [
-                {"kind": "k", "message": "m", "severity": "error", "rule_id": "r", "extra": 1},
-                {"kind": "k", "message": "m", "severity": "critical", "rule_id": "r"},
-                {"kind": "k", "severity": "info", "rule_id": "r"}
-            ], "other": true}
-        "#;
-        let response = response(out).unwrap();
+    fn findings_parse_and_one_bad_finding_fails_them_all() {
+        let good =
+            r#"{"kind": "k", "message": "m", "severity": "error", "rule_id": "r", "extra": 1}"#;
+        let out = format!(r#" {{"findings": [{good}], "other": true}}"#);
         assert_eq!(
-            response.findings,
+            response(out.as_bytes()).unwrap(),
             [RawFinding {
                 kind: "k".into(),
                 message: "m".into(),
@@ -137,12 +121,17 @@ mod tests {
                 rule_id: "r".into()
             }]
         );
+        let critical = r#"{"kind": "k", "message": "m", "severity": "critical", "rule_id": "r"}"#;
+        let out = format!(r#"{{"findings": [{good}, {critical}]}}"#);
         assert_eq!(
-            response.dropped,
-            [
-                "finding 1 dropped: severity \"critical\" is not info, warning or error",
-                "finding 2 dropped: no string \"message\""
-            ]
+            response(out.as_bytes()).unwrap_err(),
+            "finding 1: severity \"critical\" is not info, warning or error"
+        );
+        let no_message = r#"{"kind": "k", "severity": "info", "rule_id": "r"}"#;
+        let out = format!(r#"{{"findings": [{no_message}, {good}]}}"#);
+        assert_eq!(
+            response(out.as_bytes()).unwrap_err(),
+            "finding 0: no string \"message\""
         );
     }
 
@@ -172,7 +161,7 @@ mod tests {
         );
         assert_eq!(
             response(b" {\"findings\": []}\n").unwrap(),
-            Response::default()
+            Vec::<RawFinding>::new()
         );
     }
 }

@@ -35,15 +35,31 @@ impl Component {
     pub fn label(&self) -> &str {
         self.purl.as_deref().unwrap_or(&self.name)
     }
-
-    /// What identifies a component across two SBOMs: its ecosystem and name.
-    fn key(&self) -> (String, String) {
-        (self.ecosystem.clone(), self.name.clone())
-    }
 }
 
+/// What identifies a component across two SBOMs: its purl without the version, qualifiers
+/// and subpath (type, namespace and name), else its ecosystem, CycloneDX `group` and name.
+/// Two packages of one name in different namespaces (`@angular/core`, `@evil/core`) differ.
+fn identity(c: &Value, component: &Component) -> String {
+    if let Some(purl) = component.purl.as_deref().filter(|p| p.starts_with("pkg:")) {
+        let purl = purl.split(['?', '#']).next().unwrap_or(purl);
+        let name_start = purl.rfind('/').map_or(0, |i| i + 1);
+        let unversioned = match purl[name_start..].find('@') {
+            Some(at) => &purl[..name_start + at],
+            None => purl,
+        };
+        let (kind, rest) = unversioned.split_once('/').unwrap_or((unversioned, ""));
+        return format!("{}/{}", kind.to_ascii_lowercase(), rest.replace("%40", "@"));
+    }
+    let group = c["group"].as_str().unwrap_or_default();
+    format!("{}\u{0}{group}\u{0}{}", component.ecosystem, component.name)
+}
+
+/// A component with the key that identifies it across SBOMs.
+pub type Keyed = (String, Component);
+
 /// Reads the components of a CycloneDX JSON document.
-pub fn load(path: &str) -> Result<Vec<Component>, String> {
+pub fn load(path: &str) -> Result<Vec<Keyed>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let sbom: Value = serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON: {e}"))?;
     let list = sbom["components"]
@@ -53,7 +69,9 @@ pub fn load(path: &str) -> Result<Vec<Component>, String> {
     list.iter()
         .enumerate()
         .map(|(i, c)| {
-            component(c, direct.as_ref()).map_err(|e| format!("{path}: component {i}: {e}"))
+            let component =
+                component(c, direct.as_ref()).map_err(|e| format!("{path}: component {i}: {e}"))?;
+            Ok((identity(c, &component), component))
         })
         .collect()
 }
@@ -143,7 +161,7 @@ fn direct_refs(sbom: &Value) -> Option<BTreeSet<String>> {
     )
 }
 
-/// What changed between two SBOMs, each list in (ecosystem, name) order.
+/// What changed between two SBOMs, each list in the order of the components' keys.
 #[derive(Debug, Default, Serialize)]
 pub struct ChangeSet {
     pub added: Vec<Component>,
@@ -159,15 +177,11 @@ pub struct VersionChange {
     pub after: Component,
 }
 
-/// Components are the same when their ecosystem and name are; a later duplicate replaces an
-/// earlier one.
-pub fn diff(old: Vec<Component>, new: Vec<Component>) -> ChangeSet {
-    let by_key = |list: Vec<Component>| -> BTreeMap<_, _> {
-        list.into_iter().map(|c| (c.key(), c)).collect()
-    };
-    let mut old = by_key(old);
+/// Components are the same when their keys are; a later duplicate replaces an earlier one.
+pub fn diff(old: Vec<Keyed>, new: Vec<Keyed>) -> ChangeSet {
+    let mut old: BTreeMap<_, _> = old.into_iter().collect();
     let mut changes = ChangeSet::default();
-    for (key, after) in by_key(new) {
+    for (key, after) in new.into_iter().collect::<BTreeMap<_, _>>() {
         match old.remove(&key) {
             None => changes.added.push(after),
             Some(before) if before.version != after.version => {
@@ -250,5 +264,65 @@ mod tests {
             component(&json!({"version": "1"}), None).unwrap_err(),
             "no \"name\""
         );
+    }
+
+    #[test]
+    fn components_are_identified_by_namespace_and_name() {
+        let keyed = |c: Value| {
+            let component = component(&c, None).unwrap();
+            (identity(&c, &component), component)
+        };
+        let old = vec![
+            keyed(
+                json!({"name": "core", "version": "17.0.0", "purl": "pkg:npm/%40angular/core@17.0.0"}),
+            ),
+            keyed(
+                json!({"name": "commons-lang3", "group": "org.apache.commons", "version": "3.12.0"}),
+            ),
+            keyed(
+                json!({"name": "requests", "version": "2.31.0", "purl": "pkg:pypi/requests@2.31.0?x=1#sub"}),
+            ),
+            keyed(json!({"name": "gone", "version": "1", "purl": "pkg:cargo/gone@1"})),
+        ];
+        let new = vec![
+            keyed(
+                json!({"name": "core", "version": "18.0.0", "purl": "pkg:npm/@angular/core@18.0.0"}),
+            ),
+            keyed(
+                json!({"name": "core", "version": "1.0.0", "purl": "pkg:npm/%40evil/core@1.0.0"}),
+            ),
+            keyed(
+                json!({"name": "commons-lang3", "group": "org.apache.commons", "version": "3.14.0"}),
+            ),
+            keyed(json!({"name": "commons-lang3", "group": "org.evil", "version": "1.0.0"})),
+            keyed(
+                json!({"name": "requests", "version": "2.32.0", "purl": "pkg:PyPI/requests@2.32.0"}),
+            ),
+        ];
+        assert_eq!(old[0].0, "pkg:npm/@angular/core");
+        let changes = diff(old, new);
+        let summary = |list: &[Component]| -> Vec<String> {
+            list.iter()
+                .map(|c| format!("{} {}", c.label(), c.version))
+                .collect()
+        };
+        assert_eq!(
+            summary(&changes.added),
+            ["pkg:npm/%40evil/core@1.0.0 1.0.0", "commons-lang3 1.0.0"]
+        );
+        let changed: Vec<(&str, &str)> = changes
+            .changed
+            .iter()
+            .map(|c| (c.before.version.as_str(), c.after.version.as_str()))
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                ("17.0.0", "18.0.0"),
+                ("2.31.0", "2.32.0"),
+                ("3.12.0", "3.14.0")
+            ]
+        );
+        assert_eq!(summary(&changes.removed), ["pkg:cargo/gone@1 1"]);
     }
 }

@@ -144,55 +144,75 @@ pub fn one_finding(kind: &str, severity: &str) -> String {
     )
 }
 
-/// The plugin's directory in a temporary copy: sources' `banned.txt`, both manifests, the
-/// committed `.wasm`, and the executable built natively from the same sources.
+/// Builds `plugins/banned-packages` into `target_dir` (`target`: None for the host) and
+/// returns the path of the built program, or None when the build failed.
+fn build_banned_packages(target: Option<&str>, target_dir: &Path) -> Option<PathBuf> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/banned-packages");
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--quiet",
+            "--manifest-path",
+        ])
+        .arg(source.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    if let Some(target) = target {
+        cargo.args(["--target", target]);
+    }
+    let built = match target {
+        Some(target) => target_dir.join(format!("{target}/release/banned-packages.wasm")),
+        None => target_dir.join("release/banned-packages"),
+    };
+    cargo
+        .status()
+        .expect("cargo runs")
+        .success()
+        .then_some(built)
+}
+
+/// Whether the standard library for `target` is installed.
+fn has_target(target: &str) -> bool {
+    Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", target])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .is_some_and(|out| Path::new(String::from_utf8_lossy(&out.stdout).trim()).is_dir())
+}
+
+/// The plugin's directory in a temporary copy: the sources' `banned.txt` and both manifests,
+/// the executable built natively from the sources, and `banned-packages.wasm` built from the
+/// same sources when the `wasm32-wasip1` target is installed (else the committed module,
+/// which `examples/build.sh` rebuilds, with a note).
 pub fn banned_packages() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/banned-packages");
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("banned-packages-native");
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "--quiet",
-                "--manifest-path",
-            ])
-            .arg(source.join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target)
-            .status()
-            .expect("cargo runs");
-        assert!(
-            status.success(),
-            "the native build of banned-packages failed"
-        );
+        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("banned-packages-build");
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("banned-packages-plugin");
         std::fs::create_dir_all(&dir).unwrap();
-        for file in [
-            "banned.txt",
-            "plugin.toml",
-            "native.toml",
-            "banned-packages.wasm",
-        ] {
+        for file in ["banned.txt", "plugin.toml", "native.toml"] {
             std::fs::copy(source.join(file), dir.join(file)).unwrap();
         }
-        std::fs::copy(
-            target.join("release/banned-packages"),
-            dir.join("banned-packages"),
-        )
-        .unwrap();
+        let native = build_banned_packages(None, &target_dir)
+            .expect("the native build of banned-packages failed");
+        std::fs::copy(native, dir.join("banned-packages")).unwrap();
+        let wasm = if has_target("wasm32-wasip1") {
+            build_banned_packages(Some("wasm32-wasip1"), &target_dir)
+                .expect("the wasm32-wasip1 build of banned-packages failed")
+        } else {
+            eprintln!(
+                "note: the rustup target wasm32-wasip1 is not installed: using the committed banned-packages.wasm"
+            );
+            source.join("banned-packages.wasm")
+        };
+        std::fs::copy(wasm, dir.join("banned-packages.wasm")).unwrap();
         dir
     })
-}
-
-fn manifest(kind: &str) -> String {
-    banned_packages()
-        .join(format!("{kind}.toml"))
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// The path of `plugins/banned-packages`'s manifest `kind` (`plugin` for the WebAssembly
