@@ -37,7 +37,7 @@ fn measure(iters: usize, mut f: impl FnMut()) -> Duration {
 }
 
 fn load(dir: &Path) -> Registry {
-    let mut registry = Registry::new(HostConfig::default());
+    let registry = Registry::new(HostConfig::default());
     registry.load_plugin(dir).expect("example plugin loads");
     registry
 }

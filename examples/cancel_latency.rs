@@ -26,7 +26,7 @@ const SLEEP: &str = r#"(module
 
 fn registry(name: &str, wat: &str) -> Registry {
     let wasm = wat::parse_str(wat).expect("valid WAT");
-    let mut registry = Registry::new(HostConfig::default());
+    let registry = Registry::new(HostConfig::default());
     registry
         .add_plugin(MANIFEST.replace("NAME", name).as_bytes(), &wasm)
         .expect("loads");

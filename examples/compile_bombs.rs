@@ -320,7 +320,7 @@ fn child(case: &str, size: usize, after: bool, copies: usize) -> ExitCode {
     let (_, _, build) = CASES.iter().find(|(n, ..)| *n == case).expect("case");
     let wasm = build(size);
     println!("BYTES\t{}", wasm.len());
-    let mut registry = Registry::new(HostConfig::default());
+    let registry = Registry::new(HostConfig::default());
     let manifests: Vec<String> = (0..copies)
         .map(|i| MANIFEST.replace("Bomb", &format!("Bomb{i}")))
         .collect();

@@ -68,7 +68,7 @@ fn main() -> ExitCode {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/plugins");
     let hostile = tempfile::tempdir().unwrap();
     write_hostile(hostile.path());
-    let mut registry = Registry::new(HostConfig::default());
+    let registry = Registry::new(HostConfig::default());
     for example in ["marker-scanner", "rust-marker", "c-marker", "as-marker"] {
         registry
             .load_plugin(&examples.join(example))

@@ -21,7 +21,7 @@ use std::time::Duration;
 /// ```
 /// use plugbox::{CancelHandle, FailureKind, HostConfig, Input, Registry};
 ///
-/// let mut registry = Registry::new(HostConfig::default());
+/// let registry = Registry::new(HostConfig::default());
 /// registry.load_dir("examples/plugins".as_ref())?;
 /// let cancel = CancelHandle::new();
 /// cancel.clone().cancel(); // e.g. from a signal handler's thread

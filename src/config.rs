@@ -19,7 +19,7 @@ pub const PLUGIN_LOG_TARGET: &str = "plugbox::guest";
 /// let config = HostConfig::default()
 ///     .with_file_types(["sbom-component"])
 ///     .with_log_target("my_tool::plugins");
-/// let mut registry = Registry::new(config);
+/// let registry = Registry::new(config);
 /// // The example plugin accepts "all" types, so it loads under any host's type names.
 /// registry.load_plugin("examples/plugins/marker-scanner".as_ref()).unwrap();
 /// let component = Input::new(br#"{"name":"MALICIOUS_MARKER"}"#)
@@ -40,7 +40,7 @@ pub const PLUGIN_LOG_TARGET: &str = "plugbox::guest";
 ///     .with_max_memory_mb(16)
 ///     .with_max_exec_ms(100)
 ///     .with_filesystem(false);
-/// let mut registry = Registry::new(config);
+/// let registry = Registry::new(config);
 /// let plugin = registry.load_plugin("examples/plugins/marker-scanner".as_ref()).unwrap();
 /// assert_eq!(plugin.manifest().permissions().max_exec_ms, 1000); // what it asked for
 /// assert_eq!(plugin.grants().max_exec_ms, 100); // what it gets

@@ -249,7 +249,7 @@ impl std::error::Error for LoadError {}
 /// ```
 /// use plugbox::{HostConfig, LoadError, Registry};
 ///
-/// let mut registry = Registry::new(HostConfig::default());
+/// let registry = Registry::new(HostConfig::default());
 /// let failure = registry.load_plugin("no/such/plugin".as_ref()).unwrap_err();
 /// assert_eq!(failure.dir(), std::path::Path::new("no/such/plugin"));
 /// assert_eq!(failure.plugin(), None); // the manifest could not be read

@@ -263,7 +263,7 @@ impl PluginRun {
 ///
 /// ```
 /// # use plugbox::{HostConfig, Input, Registry};
-/// # let mut registry = Registry::new(HostConfig::default());
+/// # let registry = Registry::new(HostConfig::default());
 /// # registry.load_dir("examples/plugins".as_ref())?;
 /// let report = registry.scan(Input::new(b"MALICIOUS_MARKER").path("upload.bin"));
 /// for finding in &report.findings {

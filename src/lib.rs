@@ -8,7 +8,7 @@
 //! ```no_run
 //! use plugbox::{HostConfig, Input, Registry};
 //!
-//! let mut registry = Registry::new(HostConfig::default());
+//! let registry = Registry::new(HostConfig::default());
 //! registry.load_dir("plugins".as_ref())?;
 //! for failure in registry.failures() {
 //!     eprintln!("plugin not loaded: {failure}");
@@ -57,6 +57,7 @@ pub mod limits;
 mod manifest;
 mod plugin;
 mod registry;
+mod reload;
 mod runtime;
 mod sandbox;
 mod text;
@@ -73,6 +74,7 @@ pub use input::Input;
 pub use manifest::{Manifest, ManifestError, Permissions};
 pub use plugin::{Grants, Plugin};
 pub use registry::Registry;
+pub use reload::{PluginChange, ReloadReport};
 pub use text::printable;
 
 /// The README's examples, compiled as doctests so they stay true.

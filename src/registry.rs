@@ -1,9 +1,11 @@
-//! The plugin registry (CONTRACT §1): discovers plugin directories in name order, loads each
-//! in isolation, keeps what failed with its reason, and runs the loaded plugins on inputs.
+//! The plugin registry (CONTRACT §1, §7): discovers plugin directories in name order, loads
+//! each in isolation, keeps what failed with its reason, runs the loaded plugins on inputs,
+//! and reloads what changed on disk.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::cancel::CancelHandle;
 use crate::config::HostConfig;
@@ -12,7 +14,7 @@ use crate::findings::ScanReport;
 use crate::input::Input;
 use crate::manifest::Manifest;
 use crate::plugin::{IN_MEMORY, Plugin, Scanned};
-use crate::runtime::Runtime;
+use crate::reload::{PluginChange, ReloadReport, Source};
 
 /// Loaded plugins, and the plugin directories that did not load: the entry point of the
 /// library. Configure it with a [`HostConfig`], load plugins from a directory
@@ -20,13 +22,16 @@ use crate::runtime::Runtime;
 /// ([`add_plugin`](Registry::add_plugin)), then [`scan`](Registry::scan) inputs.
 ///
 /// Each plugin is compiled once, at load; every scan runs each applicable plugin in a fresh
-/// instance, so nothing survives from one input to the next. A registry is `Send + Sync`:
-/// scan from as many threads as you like.
+/// instance, so nothing survives from one input to the next. A registry is `Send + Sync`
+/// and every method takes `&self`: scan from as many threads as you like, and
+/// [`reload`](Registry::reload) from another. A scan runs on the set of plugins current when
+/// it started, whole; loading and reloading compile outside the lock scans take, so scans
+/// never wait for a compilation.
 ///
 /// ```
 /// use plugbox::{HostConfig, Input, Registry, RunStatus};
 ///
-/// let mut registry = Registry::new(HostConfig::default());
+/// let registry = Registry::new(HostConfig::default());
 /// registry.load_dir("examples/plugins".as_ref())?;
 /// assert!(registry.failures().is_empty());
 ///
@@ -43,23 +48,62 @@ use crate::runtime::Runtime;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Registry {
-    runtime: Runtime,
     config: HostConfig,
+    /// What scans use: replaced whole by loads and reloads.
+    current: RwLock<Arc<Loaded>>,
+    /// Where each plugin came from, in load order. Its lock serialises loads and reloads.
+    entries: Mutex<Vec<Entry>>,
+}
+
+/// One consistent set of plugins.
+#[derive(Default)]
+struct Loaded {
     plugins: Vec<Arc<Plugin>>,
     failures: Vec<LoadFailure>,
     skipped: Vec<LoadFailure>,
 }
 
+/// What was loaded: a directory of plugin directories, or one plugin.
+enum Entry {
+    Root { dir: PathBuf, members: Vec<Member> },
+    Single(Member),
+}
+
+/// One plugin directory (or in-memory plugin) and how loading it went.
+struct Member {
+    dir: PathBuf,
+    /// None for plugins loaded from memory, and for entries that could not be read.
+    source: Option<Source>,
+    outcome: Result<Arc<Plugin>, LoadFailure>,
+}
+
+impl Member {
+    fn plugin(&self) -> Option<&Arc<Plugin>> {
+        self.outcome.as_ref().ok()
+    }
+
+    fn named(&self) -> Option<(String, PathBuf)> {
+        self.plugin()
+            .map(|p| (p.name().to_owned(), self.dir.clone()))
+    }
+
+    fn change(&self) -> Option<PluginChange> {
+        self.plugin().map(|plugin| PluginChange {
+            dir: self.dir.clone(),
+            plugin: plugin.name().to_owned(),
+        })
+    }
+}
+
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names = |plugins: &[Arc<Plugin>]| -> Vec<String> {
-            plugins.iter().map(|p| p.name().to_owned()).collect()
-        };
+        let loaded = self.loaded();
+        let names: Vec<&str> = loaded.plugins.iter().map(|p| p.name()).collect();
         f.debug_struct("Registry")
             .field("config", &self.config)
-            .field("plugins", &names(&self.plugins))
-            .field("failures", &self.failures.len())
-            .field("skipped", &self.skipped.len())
+            .field("plugins", &names)
+            .field("failures", &loaded.failures.len())
+            .field("skipped", &loaded.skipped.len())
             .finish_non_exhaustive()
     }
 }
@@ -68,29 +112,34 @@ impl Registry {
     /// An empty registry for a host described by `config`.
     pub fn new(config: HostConfig) -> Self {
         Self {
-            runtime: Runtime::new(config.log_target()),
             config,
-            plugins: Vec::new(),
-            failures: Vec::new(),
-            skipped: Vec::new(),
+            current: RwLock::default(),
+            entries: Mutex::default(),
         }
     }
 
     /// Loads every immediate subdirectory of `dir` that holds a `plugin.json`, in name order.
     /// A plugin that fails to load is kept in [`Registry::failures`] (or
     /// [`Registry::skipped`], for another platform) and the others load regardless.
+    /// [`reload`](Registry::reload) looks at `dir` again.
     ///
     /// Errors only when `dir` itself cannot be read.
-    pub fn load_dir(&mut self, dir: &Path) -> io::Result<()> {
-        for candidate in discover(dir)? {
-            match candidate {
-                Ok(plugin_dir) => {
-                    // A failure is already recorded by load_plugin.
-                    let _ = self.load_plugin(&plugin_dir);
-                }
-                Err(failure) => self.failures.push(failure),
-            }
-        }
+    pub fn load_dir(&self, dir: &Path) -> io::Result<()> {
+        let candidates = discover(dir)?;
+        let mut entries = self.lock_entries();
+        let mut names = live_names(&entries);
+        let members = candidates
+            .into_iter()
+            .map(|candidate| match candidate {
+                Ok(plugin_dir) => self.load_member(plugin_dir, &mut names),
+                Err(failure) => unreadable(failure),
+            })
+            .collect();
+        entries.push(Entry::Root {
+            dir: dir.to_path_buf(),
+            members,
+        });
+        self.publish(&entries);
         Ok(())
     }
 
@@ -104,7 +153,7 @@ impl Registry {
     ///
     /// ```
     /// # use plugbox::{HostConfig, Registry};
-    /// let mut registry = Registry::new(HostConfig::default());
+    /// let registry = Registry::new(HostConfig::default());
     /// let plugin = registry.load_plugin("examples/plugins/rust-marker".as_ref()).unwrap();
     /// assert_eq!(plugin.name(), "Rust Marker Scanner");
     /// assert_eq!(plugin.guest_version(), Some("0.1.0"));
@@ -113,48 +162,27 @@ impl Registry {
     /// assert!(missing.to_string().contains("plugin.json"));
     /// assert_eq!(registry.failures().len(), 1);
     /// ```
-    pub fn load_plugin(&mut self, plugin_dir: &Path) -> Result<Arc<Plugin>, LoadFailure> {
-        let result = Plugin::load(&self.runtime, &self.config, plugin_dir);
-        self.record(plugin_dir.to_path_buf(), result)
+    pub fn load_plugin(&self, plugin_dir: &Path) -> Result<Arc<Plugin>, LoadFailure> {
+        let mut entries = self.lock_entries();
+        let mut names = live_names(&entries);
+        let member = self.load_member(plugin_dir.to_path_buf(), &mut names);
+        let outcome = member.outcome.clone();
+        entries.push(Entry::Single(member));
+        self.publish(&entries);
+        outcome
     }
 
-    /// Keeps a loaded plugin, or records why it did not load.
-    fn record(
-        &mut self,
-        dir: PathBuf,
-        result: Result<Plugin, (Option<String>, LoadError)>,
-    ) -> Result<Arc<Plugin>, LoadFailure> {
-        let result = result.and_then(|plugin| match self.plugin(plugin.name()) {
-            Some(first) => Err((
-                Some(plugin.name().to_owned()),
-                LoadError::DuplicateName {
-                    name: plugin.name().to_owned(),
-                    first: first.dir().unwrap_or(Path::new(IN_MEMORY)).to_path_buf(),
-                },
-            )),
-            None => Ok(plugin),
-        });
-        match result {
-            Ok(plugin) => {
-                let plugin = Arc::new(plugin);
-                self.plugins.push(Arc::clone(&plugin));
-                Ok(plugin)
-            }
-            Err((plugin, error)) => {
-                let failure = LoadFailure::new(dir, plugin, error);
-                // The host reports failures from `failures()`; logging them louder would say it twice.
-                log::debug!("plugin not loaded: {failure}");
-                let list = if failure.error().is_skip() {
-                    &mut self.skipped
-                } else {
-                    &mut self.failures
-                };
-                list.push(failure.clone());
-                Err(failure)
-            }
+    /// Loads one plugin directory, its source stamped first.
+    fn load_member(&self, dir: PathBuf, names: &mut Names) -> Member {
+        let source = Source::read(&dir);
+        let result = Plugin::load(&self.config, &dir);
+        let outcome = accept(&dir, result, names);
+        Member {
+            dir,
+            source: Some(source),
+            outcome,
         }
     }
-
     /// Loads a plugin from its `plugin.json` and module bytes held in memory, e.g. plugins
     /// built into the host binary. The manifest is validated as one read from a directory.
     /// Such a plugin has no directory, so `permissions.filesystem` cannot be granted. On
@@ -164,12 +192,12 @@ impl Registry {
     /// # use plugbox::{HostConfig, Input, Registry};
     /// let json = include_bytes!("../examples/plugins/marker-scanner/plugin.json");
     /// let wasm = std::fs::read("examples/plugins/marker-scanner/marker_scanner.wasm").unwrap();
-    /// let mut registry = Registry::new(HostConfig::default());
+    /// let registry = Registry::new(HostConfig::default());
     /// registry.add_plugin(json, &wasm).unwrap();
     /// assert_eq!(registry.scan(Input::new(b"MALICIOUS_MARKER")).max_score(), 85);
     /// ```
     pub fn add_plugin(
-        &mut self,
+        &self,
         manifest_json: &[u8],
         wasm: &[u8],
     ) -> Result<Arc<Plugin>, LoadFailure> {
@@ -178,23 +206,33 @@ impl Registry {
             .map_err(|e| (None, LoadError::Manifest(e)))
             .and_then(|manifest| {
                 let name = manifest.name().to_owned();
-                Plugin::from_bytes(&self.runtime, &self.config, manifest, wasm)
-                    .map_err(|e| (Some(name), e))
+                Plugin::from_bytes(&self.config, manifest, wasm).map_err(|e| (Some(name), e))
             });
-        self.record(source.to_path_buf(), result)
+        let mut entries = self.lock_entries();
+        let mut names = live_names(&entries);
+        let outcome = accept(source, result, &mut names);
+        entries.push(Entry::Single(Member {
+            dir: source.to_path_buf(),
+            source: None,
+            outcome: outcome.clone(),
+        }));
+        self.publish(&entries);
+        outcome
     }
 
     /// The loaded plugin named `name` (its manifest name), if any.
     pub fn plugin(&self, name: &str) -> Option<Arc<Plugin>> {
-        self.plugins
+        self.loaded()
+            .plugins
             .iter()
             .find(|plugin| plugin.name() == name)
             .cloned()
     }
 
-    /// The loaded plugins, in load order.
-    pub fn plugins(&self) -> &[Arc<Plugin>] {
-        &self.plugins
+    /// The loaded plugins, in load order (after a reload: each directory given to
+    /// [`load_dir`](Registry::load_dir) in name order, where it was first loaded).
+    pub fn plugins(&self) -> Vec<Arc<Plugin>> {
+        self.loaded().plugins.clone()
     }
 
     /// The largest memory any loaded plugin was granted, in bytes: an input larger than this
@@ -203,13 +241,14 @@ impl Registry {
     ///
     /// ```
     /// # use plugbox::{HostConfig, Registry};
-    /// let mut registry = Registry::new(HostConfig::default());
+    /// let registry = Registry::new(HostConfig::default());
     /// registry.load_dir("examples/plugins".as_ref())?;
     /// let data = plugbox::read_input("examples/samples/marked.txt".as_ref(), registry.max_input_bytes())?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn max_input_bytes(&self) -> u64 {
-        self.plugins
+        self.loaded()
+            .plugins
             .iter()
             .map(|plugin| plugin.grants().max_memory_bytes() as u64)
             .max()
@@ -217,14 +256,14 @@ impl Registry {
     }
 
     /// Plugin directories that failed to load, with the reasons.
-    pub fn failures(&self) -> &[LoadFailure] {
-        &self.failures
+    pub fn failures(&self) -> Vec<LoadFailure> {
+        self.loaded().failures.clone()
     }
 
     /// Plugins skipped on purpose: their `platforms` exclude this host, or they need a newer
     /// plugbox (`min_engine_version`).
-    pub fn skipped(&self) -> &[LoadFailure] {
-        &self.skipped
+    pub fn skipped(&self) -> Vec<LoadFailure> {
+        self.loaded().skipped.clone()
     }
 
     /// Runs every plugin whose `file_types` accept the input's type on it, each in a fresh
@@ -242,7 +281,7 @@ impl Registry {
     /// use std::time::Duration;
     /// use plugbox::{CancelHandle, HostConfig, Input, Registry};
     ///
-    /// let mut registry = Registry::new(HostConfig::default());
+    /// let registry = Registry::new(HostConfig::default());
     /// registry.load_dir("examples/plugins".as_ref())?;
     /// let cancel = CancelHandle::new();
     /// let canceller = cancel.clone();
@@ -264,13 +303,245 @@ impl Registry {
             path: input.path_name(),
             file_type: input.file_type_name(),
         };
+        let loaded = self.loaded();
         let mut report = ScanReport::default();
-        for plugin in self.plugins.iter().filter(|p| p.accepts(scanned.file_type)) {
-            let (run, findings) = plugin.run(&self.runtime, scanned, cancel);
+        for plugin in loaded
+            .plugins
+            .iter()
+            .filter(|p| p.accepts(scanned.file_type))
+        {
+            let (run, findings) = plugin.run(scanned, cancel);
             report.findings.extend(findings);
             report.runs.push(run);
         }
         report
+    }
+
+    /// Looks at every directory given to [`load_dir`](Registry::load_dir) and every plugin
+    /// loaded with [`load_plugin`](Registry::load_plugin) again, and applies what changed:
+    /// new plugin directories are loaded, changed ones loaded again, removed ones dropped.
+    /// A plugin whose `plugin.json` and module are unchanged keeps its compiled module.
+    ///
+    /// A change is detected by each file's size and modification time, confirmed by
+    /// content: when they differ, or when a file was modified within two seconds of the
+    /// last look (a second write in one clock tick leaves them equal), both files are read
+    /// and hashed, and only a different hash loads the plugin again. Scans running meanwhile finish on
+    /// the plugins they started with; later scans see the new set, whole. Each plugin is
+    /// compiled into an engine of its own, so the code of a dropped plugin is freed once the
+    /// last scan using it ends.
+    ///
+    /// Errors, changing nothing, when a directory given to `load_dir` cannot be read.
+    ///
+    /// ```
+    /// # use plugbox::{HostConfig, Registry};
+    /// let registry = Registry::new(HostConfig::default());
+    /// registry.load_dir("examples/plugins".as_ref())?;
+    /// let report = registry.reload()?;
+    /// assert!(report.is_empty()); // nothing changed on disk
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn reload(&self) -> io::Result<ReloadReport> {
+        let mut entries = self.lock_entries();
+        // Every directory is read before anything changes.
+        let mut discovered = Vec::new();
+        for entry in entries.iter() {
+            if let Entry::Root { dir, .. } = entry {
+                discovered.push(discover(dir)?);
+            }
+        }
+        let mut report = ReloadReport::default();
+        let mut discovered = discovered.into_iter();
+        let plans: Vec<(Option<PathBuf>, Vec<Plan>)> = std::mem::take(&mut *entries)
+            .into_iter()
+            .map(|entry| match entry {
+                Entry::Root { dir, members } => {
+                    let candidates = discovered.next().unwrap_or_default();
+                    (Some(dir), plan_root(members, candidates, &mut report))
+                }
+                Entry::Single(member) => (None, plan_single(member, &mut report)),
+            })
+            .collect();
+        // Unchanged plugins keep their names; new and changed ones may not take them.
+        let mut names: Names = plans
+            .iter()
+            .flat_map(|(_, plans)| plans)
+            .filter_map(|plan| match plan {
+                Plan::Keep(member) => member.named(),
+                _ => None,
+            })
+            .collect();
+        for (root, plans) in plans {
+            let members = plans
+                .into_iter()
+                .map(|plan| self.apply(plan, &mut names, &mut report));
+            match root {
+                Some(dir) => entries.push(Entry::Root {
+                    dir,
+                    members: members.collect(),
+                }),
+                None => entries.extend(members.map(Entry::Single)),
+            }
+        }
+        self.publish(&entries);
+        Ok(report)
+    }
+
+    /// Carries out one step of a reload, noting what changed in `report`.
+    fn apply(&self, plan: Plan, names: &mut Names, report: &mut ReloadReport) -> Member {
+        let (dir, old) = match plan {
+            Plan::Keep(member) => return member,
+            Plan::Unreadable(failure) => return unreadable(failure),
+            Plan::Load { dir, old } => (dir, old),
+        };
+        let old_change = old.as_ref().and_then(Member::change);
+        let member = self.load_member(dir, names);
+        match (&member.outcome, old_change) {
+            (Ok(_), Some(_)) => report.changed.extend(member.change()),
+            (Ok(_), None) => report.added.extend(member.change()),
+            (Err(failure), old_change) => {
+                report.removed.extend(old_change);
+                report.failed.push(failure.clone());
+            }
+        }
+        member
+    }
+
+    fn lock_entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The current set of plugins.
+    fn loaded(&self) -> Arc<Loaded> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Makes `entries` the set later scans use.
+    fn publish(&self, entries: &[Entry]) {
+        let mut loaded = Loaded::default();
+        let members = entries.iter().flat_map(|entry| match entry {
+            Entry::Root { members, .. } => members.iter().collect::<Vec<_>>(),
+            Entry::Single(member) => vec![member],
+        });
+        for member in members {
+            match &member.outcome {
+                Ok(plugin) => loaded.plugins.push(Arc::clone(plugin)),
+                Err(failure) if failure.is_skip() => loaded.skipped.push(failure.clone()),
+                Err(failure) => loaded.failures.push(failure.clone()),
+            }
+        }
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(loaded);
+    }
+}
+
+/// The names of loaded plugins, each with its directory: plugin names are unique.
+type Names = HashMap<String, PathBuf>;
+
+/// What a reload does with one plugin directory.
+enum Plan {
+    /// Unchanged: keep the plugin (or the failure) as it is.
+    Keep(Member),
+    /// New or changed: load it; `old` is what it replaces.
+    Load { dir: PathBuf, old: Option<Member> },
+    /// An entry of a plugins directory that could not be read.
+    Unreadable(LoadFailure),
+}
+
+/// Matches a directory's plugin directories now against what was loaded from it.
+fn plan_root(
+    mut old: Vec<Member>,
+    candidates: Vec<Result<PathBuf, LoadFailure>>,
+    report: &mut ReloadReport,
+) -> Vec<Plan> {
+    let plans = candidates
+        .into_iter()
+        .map(|candidate| {
+            let dir = match candidate {
+                Ok(dir) => dir,
+                Err(failure) => return Plan::Unreadable(failure),
+            };
+            match old.iter().position(|m| m.source.is_some() && m.dir == dir) {
+                Some(i) => plan_existing(old.swap_remove(i)),
+                None => Plan::Load { dir, old: None },
+            }
+        })
+        .collect();
+    report.removed.extend(old.iter().filter_map(Member::change));
+    plans
+}
+
+/// A plugin loaded on its own: kept, loaded again, or gone with its directory.
+fn plan_single(member: Member, report: &mut ReloadReport) -> Vec<Plan> {
+    if member.source.is_none() {
+        // Loaded from memory: nothing on disk to look at.
+        return vec![Plan::Keep(member)];
+    }
+    if member.dir.join("plugin.json").symlink_metadata().is_err() {
+        report.removed.extend(member.change());
+        return Vec::new();
+    }
+    vec![plan_existing(member)]
+}
+
+fn plan_existing(mut member: Member) -> Plan {
+    let dir = member.dir.clone();
+    let unchanged = member
+        .source
+        .as_mut()
+        .is_some_and(|source| source.unchanged(&dir));
+    match unchanged {
+        true => Plan::Keep(member),
+        false => Plan::Load {
+            dir,
+            old: Some(member),
+        },
+    }
+}
+
+/// The names of the plugins loaded so far.
+fn live_names(entries: &[Entry]) -> Names {
+    entries
+        .iter()
+        .flat_map(|entry| match entry {
+            Entry::Root { members, .. } => members.iter().collect::<Vec<_>>(),
+            Entry::Single(member) => vec![member],
+        })
+        .filter_map(Member::named)
+        .collect()
+}
+
+/// Keeps a loaded plugin unless its name is taken, or records why it did not load.
+fn accept(
+    dir: &Path,
+    result: Result<Plugin, (Option<String>, LoadError)>,
+    names: &mut Names,
+) -> Result<Arc<Plugin>, LoadFailure> {
+    let result = result.and_then(|plugin| match names.get(plugin.name()) {
+        Some(first) => Err((
+            Some(plugin.name().to_owned()),
+            LoadError::DuplicateName {
+                name: plugin.name().to_owned(),
+                first: first.clone(),
+            },
+        )),
+        None => {
+            names.insert(plugin.name().to_owned(), dir.to_path_buf());
+            Ok(plugin)
+        }
+    });
+    result.map(Arc::new).map_err(|(plugin, error)| {
+        let failure = LoadFailure::new(dir.to_path_buf(), plugin, error);
+        // The host reports failures from `failures()`; logging them louder would say it twice.
+        log::debug!("plugin not loaded: {failure}");
+        failure
+    })
+}
+
+/// An entry of a plugins directory that could not be read.
+fn unreadable(failure: LoadFailure) -> Member {
+    Member {
+        dir: failure.dir().to_path_buf(),
+        source: None,
+        outcome: Err(failure),
     }
 }
 

@@ -19,7 +19,7 @@ fn grower(pages: u32) -> String {
 }
 
 fn registry_with(plugins: &Plugins, config: HostConfig) -> Registry {
-    let mut registry = Registry::new(config);
+    let registry = Registry::new(config);
     registry.load_dir(plugins.path()).unwrap();
     registry
 }
@@ -210,7 +210,7 @@ fn a_plugin_from_memory_asking_for_its_directory_is_refused_under_any_host() {
         HostConfig::default(),
         HostConfig::default().with_filesystem(false),
     ] {
-        let mut registry = Registry::new(config);
+        let registry = Registry::new(config);
         let error = registry
             .add_plugin(json.to_string().as_bytes(), &wasm)
             .unwrap_err();
@@ -272,7 +272,7 @@ fn inputs_are_typed_by_detection_unless_the_host_names_the_type() {
 fn loading_returns_owned_plugins_and_failures() {
     let plugins = Plugins::new();
     let good = plugins.add_good("good");
-    let mut registry = Registry::new(HostConfig::default());
+    let registry = Registry::new(HostConfig::default());
     let first = registry.load_plugin(&good).unwrap();
     // The registry is not borrowed by what loading returned.
     let duplicate = registry.load_plugin(&good).unwrap_err();

@@ -9,7 +9,7 @@ use plugbox::{HostConfig, Registry, RunStatus};
 const PLUGINS: &str = "examples/plugins";
 
 fn registry() -> Registry {
-    let mut registry = Registry::new(HostConfig::default());
+    let registry = Registry::new(HostConfig::default());
     registry.load_dir(PLUGINS.as_ref()).unwrap();
     assert!(registry.failures().is_empty(), "{:?}", registry.failures());
     registry
@@ -43,7 +43,11 @@ fn set(items: &[(&str, &str, u32)]) -> BTreeSet<(String, String, u32)> {
 #[test]
 fn every_example_plugin_detects_its_marker() {
     let registry = registry();
-    let names: Vec<_> = registry.plugins().iter().map(|p| p.name()).collect();
+    let names: Vec<_> = registry
+        .plugins()
+        .iter()
+        .map(|p| p.name().to_owned())
+        .collect();
     assert_eq!(
         names,
         [
@@ -164,7 +168,7 @@ fn signature_list_needs_its_filesystem_permission() {
         manifest.replace("\"filesystem\": true", "\"filesystem\": false"),
     )
     .unwrap();
-    let mut registry = Registry::new(HostConfig::default());
+    let registry = Registry::new(HostConfig::default());
     registry.load_dir(dir.path()).unwrap();
     assert_eq!(registry.failures().len(), 1);
     assert!(

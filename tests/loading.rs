@@ -298,14 +298,18 @@ fn plugins_load_in_name_order_and_non_plugins_are_ignored() {
     std::fs::create_dir(plugins.path().join("not-a-plugin")).unwrap();
     std::fs::write(plugins.path().join("README"), "x").unwrap();
     let registry = plugins.registry();
-    let names: Vec<_> = registry.plugins().iter().map(|p| p.name()).collect();
+    let names: Vec<_> = registry
+        .plugins()
+        .iter()
+        .map(|p| p.name().to_owned())
+        .collect();
     assert_eq!(names, ["First", "Second"]);
     assert!(registry.failures().is_empty());
 }
 
 #[test]
 fn missing_plugin_directory_is_an_error() {
-    let mut registry = Registry::new(HostConfig::default());
+    let registry = Registry::new(HostConfig::default());
     assert!(
         registry
             .load_dir("/nonexistent/plugbox/plugins".as_ref())
@@ -379,7 +383,7 @@ fn host_defined_file_types_catch_manifest_typos() {
         json!({"file_types": ["sbom-componnet"]}),
         MARKER_WAT,
     );
-    let mut registry = Registry::new(HostConfig::default().with_file_types(["sbom-component"]));
+    let registry = Registry::new(HostConfig::default().with_file_types(["sbom-component"]));
     registry.load_dir(plugins.path()).unwrap();
     assert_eq!(registry.plugins().len(), 1);
     assert!(
@@ -402,7 +406,7 @@ fn plugins_load_from_memory_without_filesystem_access() {
         json.to_string().into_bytes()
     };
     let wasm = wat::parse_str(MARKER_WAT).unwrap();
-    let mut registry = Registry::new(HostConfig::default());
+    let registry = Registry::new(HostConfig::default());
     let plugin = registry.add_plugin(&manifest(false), &wasm).unwrap();
     assert_eq!(plugin.dir(), None);
     assert_good_found_marker_as(

@@ -119,7 +119,7 @@ fn the_host_chooses_the_log_target() {
         json!({}),
         &module(1, r#"(data (i32.const 0) "hi") (func (export "scan") (param i32 i32) (result i32) (call $log_message (i32.const 2) (i32.const 0) (i32.const 2)) (i32.const 0))"#),
     );
-    let mut registry =
+    let registry =
         plugbox::Registry::new(plugbox::HostConfig::default().with_log_target("my_host::plugins"));
     registry.load_dir(plugins.path()).unwrap();
     scan(&registry, b"x");
@@ -147,7 +147,7 @@ fn lowering_what_a_manifest_states_is_a_warning_lowering_a_default_is_not() {
     defaulted.as_object_mut().unwrap().remove("permissions");
     let dir = plugins.add("defaulted", "DefaultLimits", json!({}), MARKER_WAT);
     std::fs::write(dir.join("plugin.json"), defaulted.to_string()).unwrap();
-    let mut registry = plugbox::Registry::new(
+    let registry = plugbox::Registry::new(
         plugbox::HostConfig::default()
             .with_max_memory_mb(32)
             .with_max_exec_ms(100),

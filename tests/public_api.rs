@@ -10,7 +10,8 @@ use plugbox::abi::{HostImport, ValueType};
 use plugbox::{
     CallCost, CancelHandle, CommandConfig, CommandOutput, CommandPlugin, Dropped, Failure,
     FailureKind, Finding, Grants, HostConfig, Input, LoadError, LoadFailure, Manifest,
-    ManifestError, Permissions, Plugin, PluginRun, Registry, RunStatus, ScanReport, Stage,
+    ManifestError, Permissions, Plugin, PluginRun, Registry, ReloadReport, RunStatus, ScanReport,
+    Stage,
 };
 
 type Loaded = Result<Arc<Plugin>, LoadFailure>;
@@ -39,13 +40,16 @@ fn signatures_an_embedder_relies_on() {
     // Loading.
     let _: fn(HostConfig) -> Registry = Registry::new;
     let _: fn(&Registry) -> &HostConfig = Registry::config;
-    let _: fn(&mut Registry, &Path) -> io::Result<()> = Registry::load_dir;
-    let _: fn(&mut Registry, &Path) -> Loaded = Registry::load_plugin;
-    let _: fn(&mut Registry, &[u8], &[u8]) -> Loaded = Registry::add_plugin;
-    let _: fn(&Registry) -> &[Arc<Plugin>] = Registry::plugins;
+    // Every method takes `&self`: a registry shared between threads loads and reloads.
+    let _: fn(&Registry, &Path) -> io::Result<()> = Registry::load_dir;
+    let _: fn(&Registry, &Path) -> Loaded = Registry::load_plugin;
+    let _: fn(&Registry, &[u8], &[u8]) -> Loaded = Registry::add_plugin;
+    let _: fn(&Registry) -> Vec<Arc<Plugin>> = Registry::plugins;
     let _: fn(&Registry, &str) -> Option<Arc<Plugin>> = Registry::plugin;
-    let _: fn(&Registry) -> &[LoadFailure] = Registry::failures;
-    let _: fn(&Registry) -> &[LoadFailure] = Registry::skipped;
+    let _: fn(&Registry) -> Vec<LoadFailure> = Registry::failures;
+    let _: fn(&Registry) -> Vec<LoadFailure> = Registry::skipped;
+    let _: fn(&Registry) -> io::Result<ReloadReport> = Registry::reload;
+    let _: fn(&ReloadReport) -> bool = ReloadReport::is_empty;
     let _: fn(&Path, &HostConfig) -> Result<Manifest, ManifestError> = Manifest::load;
     let _: fn(&[u8], &Path, &HostConfig) -> Result<Manifest, ManifestError> = Manifest::parse;
     let _: fn(&LoadError) -> bool = LoadError::is_skip;

@@ -8,7 +8,7 @@ use serde_json::json;
 
 #[test]
 fn bundled_example_finds_the_marker_and_nothing_in_a_clean_file() {
-    let mut registry = Registry::new(HostConfig::default());
+    let registry = Registry::new(HostConfig::default());
     registry
         .load_plugin("examples/plugins/marker-scanner".as_ref())
         .unwrap();

@@ -65,7 +65,7 @@ pub fn load_and_scan(wasm: &[u8]) {
 
 /// With `filesystem`, the plugin is loaded from [`plugin_dir`] with its read-only preopen.
 pub fn load_and_scan_with(wasm: &[u8], filesystem: bool) {
-    let mut registry = Registry::new(HostConfig::default());
+    let registry = Registry::new(HostConfig::default());
     let started = Instant::now();
     let loaded = if filesystem {
         std::fs::write(plugin_dir().join("fuzz.wasm"), wasm).unwrap();

@@ -80,7 +80,7 @@ fn scan(args: ScanArgs) -> u8 {
             return INCOMPLETE;
         }
     };
-    let mut registry = Registry::new(HostConfig::default());
+    let registry = Registry::new(HostConfig::default());
     if let Err(error) = registry.load_dir(&dir) {
         eprintln!(
             "plugbox: error: plugin directory {}: {error}",
@@ -89,13 +89,13 @@ fn scan(args: ScanArgs) -> u8 {
         return INCOMPLETE;
     }
     let mut out = Output::new(args.json, args.fail_score);
-    for failure in registry.failures() {
+    for failure in &registry.failures() {
         out.load_failure(failure);
     }
-    for skip in registry.skipped() {
+    for skip in &registry.skipped() {
         out.load_skip(skip);
     }
-    for plugin in registry.plugins() {
+    for plugin in &registry.plugins() {
         out.load_report(plugin);
     }
     if registry.plugins().is_empty() {

@@ -31,22 +31,16 @@ const WASM_MAGIC: &[u8] = b"\0asm";
 impl Plugin {
     /// Loads the plugin in `dir`. The manifest's name is returned with the error when known.
     pub(crate) fn load(
-        runtime: &Runtime,
         config: &HostConfig,
         dir: &Path,
     ) -> Result<Self, (Option<String>, LoadError)> {
         let manifest = Manifest::load(&dir.join("plugin.json"), config)
             .map_err(|e| (None, LoadError::Manifest(e)))?;
         let name = manifest.name().to_owned();
-        Self::load_with(runtime, config, dir, manifest).map_err(|e| (Some(name), e))
+        Self::load_with(config, dir, manifest).map_err(|e| (Some(name), e))
     }
 
-    fn load_with(
-        runtime: &Runtime,
-        config: &HostConfig,
-        dir: &Path,
-        manifest: Manifest,
-    ) -> Result<Self, LoadError> {
+    fn load_with(config: &HostConfig, dir: &Path, manifest: Manifest) -> Result<Self, LoadError> {
         check_compatibility(&manifest, config)?;
         let source = dir.join("plugin.json").display().to_string();
         warn_about(&manifest, &source);
@@ -63,7 +57,7 @@ impl Plugin {
             false => None,
         };
         Self::build(
-            runtime,
+            config,
             manifest,
             grants,
             &wasm,
@@ -76,7 +70,6 @@ impl Plugin {
     /// Loads a plugin from a manifest and module bytes held in memory (no plugin directory,
     /// so `permissions.filesystem` cannot be granted).
     pub(crate) fn from_bytes(
-        runtime: &Runtime,
         config: &HostConfig,
         manifest: Manifest,
         wasm: &[u8],
@@ -90,11 +83,11 @@ impl Plugin {
         let grants = grant(&manifest, config, &source);
         let source = Path::new(IN_MEMORY);
         check_binary(wasm, source)?;
-        Self::build(runtime, manifest, grants, wasm, source, None, None)
+        Self::build(config, manifest, grants, wasm, source, None, None)
     }
 
     fn build(
-        runtime: &Runtime,
+        config: &HostConfig,
         manifest: Manifest,
         grants: Grants,
         wasm: &[u8],
@@ -102,11 +95,13 @@ impl Plugin {
         dir: Option<&Path>,
         preopen: Option<Preopen>,
     ) -> Result<Self, LoadError> {
+        let runtime = Arc::new(Runtime::new(config.log_target()));
         let Compiled {
             module,
             start_export,
-        } = compile(runtime, wasm, wasm_path, Namespaces::EnvAndWasi)?;
+        } = compile(&runtime, wasm, wasm_path, Namespaces::EnvAndWasi)?;
         let mut plugin = Plugin {
+            runtime,
             start_export,
             preopens: preopen.into_iter().collect(),
             exports: Exports::check(&module)?,
@@ -120,7 +115,7 @@ impl Plugin {
             load_findings: Vec::new(),
             load_dropped: Dropped::default(),
         };
-        plugin.initialize(runtime)?;
+        plugin.initialize()?;
         log::debug!(
             "loaded plugin '{}' from {} ({} fuel, {} us{})",
             plugin.name(),
@@ -137,8 +132,9 @@ impl Plugin {
     }
 
     /// Runs the load-time calls on a first instance: start, `_initialize`, `on_load`, names.
-    fn initialize(&mut self, runtime: &Runtime) -> Result<(), LoadError> {
-        let state = self.host_state(runtime, "", "");
+    fn initialize(&mut self) -> Result<(), LoadError> {
+        let runtime = Arc::clone(&self.runtime);
+        let state = self.host_state("", "");
         let mut sandbox = Sandbox::new(&runtime.linker, state, self.budget(), None);
         let result = self.initialize_in(&mut sandbox);
         let (state, cost) = sandbox.finish();
@@ -297,7 +293,7 @@ fn check_compatibility(manifest: &Manifest, config: &HostConfig) -> Result<(), L
 
 /// Opens `wasm_file` inside `dir`, refusing absolute paths, `..`, symlinks leading out and
 /// anything but a regular file; the file is opened once and checked on its handle.
-fn confine(dir: &Path, wasm_file: &Path) -> Result<(File, PathBuf), LoadError> {
+pub(crate) fn confine(dir: &Path, wasm_file: &Path) -> Result<(File, PathBuf), LoadError> {
     let refuse = |reason: &str| LoadError::WasmPath {
         wasm_file: wasm_file.to_path_buf(),
         reason: reason.to_owned(),

@@ -17,7 +17,7 @@ use crate::host::{HostState, Preopen};
 use crate::manifest::Manifest;
 use crate::runtime::Runtime;
 
-pub(crate) use load::{Compiled, check_binary, compile, read_module};
+pub(crate) use load::{Compiled, check_binary, compile, confine, read_module};
 pub(crate) use run::Scanned;
 
 /// How a plugin loaded from memory is named where a path would be.
@@ -29,6 +29,9 @@ pub(crate) const IN_MEMORY: &str = "<memory>";
 /// loading.
 #[derive(Debug)]
 pub struct Plugin {
+    /// The plugin's own engine and linker: its compiled code is freed with the plugin, so a
+    /// host that reloads plugins forever does not accumulate code.
+    runtime: Arc<Runtime>,
     manifest: Manifest,
     dir: Option<PathBuf>,
     module: Module,
@@ -139,10 +142,10 @@ impl Plugin {
         Duration::from_millis(self.grants.max_exec_ms.into())
     }
 
-    fn host_state(&self, runtime: &Runtime, path: &str, file_type: &str) -> HostState {
+    fn host_state(&self, path: &str, file_type: &str) -> HostState {
         HostState::new(
             self.name(),
-            runtime.log_target.clone(),
+            self.runtime.log_target.clone(),
             self.grants.max_memory_bytes(),
             path,
             file_type,

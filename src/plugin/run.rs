@@ -7,7 +7,6 @@ use crate::findings::{
     CallCost, Failure, FailureKind, Finding, PluginRun, RunStatus, Stage, clamp_score,
 };
 use crate::host::HostState;
-use crate::runtime::Runtime;
 use crate::sandbox::Sandbox;
 
 /// One input as a plugin sees it, its type already resolved.
@@ -23,12 +22,11 @@ impl Plugin {
     /// are kept.
     pub(crate) fn run(
         &self,
-        runtime: &Runtime,
         input: Scanned<'_>,
         cancel: Option<&CancelHandle>,
     ) -> (PluginRun, Vec<Finding>) {
         let cap = self.grants.max_memory_bytes();
-        let state = self.host_state(runtime, input.path, input.file_type);
+        let state = self.host_state(input.path, input.file_type);
         if cancel.is_some_and(CancelHandle::is_cancelled) {
             let failure = Failure::new(
                 FailureKind::Cancelled,
@@ -51,7 +49,7 @@ impl Plugin {
                 Vec::new(),
             );
         }
-        let mut sandbox = Sandbox::new(&runtime.linker, state, self.budget(), cancel);
+        let mut sandbox = Sandbox::new(&self.runtime.linker, state, self.budget(), cancel);
         let status = match self.scan_in(&mut sandbox, input.data) {
             Ok(score) => RunStatus::Ok { score },
             // The file could not be placed under the cap: not the plugin's fault.

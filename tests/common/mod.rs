@@ -50,7 +50,7 @@ impl Plugins {
     }
 
     pub fn registry(&self) -> Registry {
-        let mut registry = Registry::new(HostConfig::default());
+        let registry = Registry::new(HostConfig::default());
         registry.load_dir(self.root.path()).unwrap();
         registry
     }

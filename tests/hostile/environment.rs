@@ -269,7 +269,7 @@ fn plugin_rewritten_on_disk_while_a_scan_is_running() {
         run_of(&scan(&registry, MARKED), "Slow").status,
         RunStatus::Ok { score: 77 }
     );
-    let mut reloaded = Registry::new(HostConfig::default());
+    let reloaded = Registry::new(HostConfig::default());
     reloaded.load_dir(plugins.path()).unwrap();
     assert!(load_error(&reloaded, "slow").contains("not valid JSON"));
 }

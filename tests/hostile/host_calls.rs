@@ -66,7 +66,7 @@ fn beside_good(overrides: Value, wat: &str) -> Outcome {
 fn beside_good_in(plugins: Plugins, hostile: &std::path::Path) -> Outcome {
     let good = plugins.add_good("zz-good");
     let good_start = plugins.add("zz-start", "GoodStart", json!({}), &good_start_wat());
-    let mut registry = Registry::new(plugbox::HostConfig::default());
+    let registry = Registry::new(plugbox::HostConfig::default());
     let started = Instant::now();
     let _ = registry.load_plugin(hostile);
     let load = started.elapsed();

@@ -19,7 +19,7 @@ pub fn load(dir: &Path) -> Result<Registry, String> {
     let config = HostConfig::default()
         .with_file_types([COMPONENT_TYPE])
         .with_log_target("sbom_host::plugin");
-    let mut registry = Registry::new(config);
+    let registry = Registry::new(config);
     registry
         .load_dir(dir)
         .map_err(|e| format!("--plugins {}: {e}", dir.display()))?;
