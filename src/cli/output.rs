@@ -11,7 +11,7 @@
 //! summary (with `--json`: no `load_skipped`, no `summary`, and `file`, `file_skipped` and
 //! `reload` objects only when they hold a finding or an error).
 
-use std::io::{BufWriter, StdoutLock, Write};
+use std::io::{BufWriter, Stdout, Write};
 use std::path::Path;
 
 use plugbox::{Finding, LoadFailure, Plugin, ScanReport, printable};
@@ -40,7 +40,7 @@ pub struct Output {
     progress: Option<Progress>,
     /// Buffered, and flushed whenever the scan catches up with the input, so that results
     /// still appear as soon as they are complete.
-    stdout: BufWriter<StdoutLock<'static>>,
+    stdout: BufWriter<Stdout>,
 }
 
 impl Output {
@@ -50,7 +50,7 @@ impl Output {
             summary: Summary::default(),
             done: 0,
             progress: style.progress.then(Progress::new),
-            stdout: BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
+            stdout: BufWriter::with_capacity(64 * 1024, std::io::stdout()),
         }
     }
 

@@ -1,28 +1,31 @@
-//! The scan pipeline: a source thread finds what to scan, a dispatcher numbers it and hands
-//! files to `--jobs` worker threads (which read and scan them, sharing one `&Registry`), and
-//! the calling thread prints the results in input order, each as soon as it and all before
-//! it are complete.
+//! The scan pipeline: a source thread finds what to scan; `--jobs` worker threads, sharing one
+//! `&Registry`, each take the next item (numbering it), read and scan it, and hand the result
+//! to the printer, which prints results in input order, each as soon as it and all before it
+//! are complete. The calling thread only redraws the progress line.
 //!
 //! ```text
-//! source --paths--> dispatcher --(seq, path)--> workers --(seq, outcome)--> printer
-//!                        ^----------------- credits (2 x jobs) ----------------'
+//! source --paths (read ahead)--> [dispatch: number, reload] --> worker: read, scan
+//!                                        ^                            |
+//!                                        '--credits-- [printer: reorder, print] <--'
 //! ```
 //!
-//! Memory stays bounded: the dispatcher spends a credit per item and the printer returns it
-//! once the item is printed, so at most `2 x jobs` files are being read, scanned or waiting
-//! to be printed; paths are read ahead up to [`READ_AHEAD`]. The order and bytes of the
-//! output, the summary and the exit code do not depend on `--jobs`.
+//! Workers number and print under two short locks, so a file costs no hand-over between
+//! threads. Memory stays bounded: taking an item costs a credit, and printing it gives the
+//! credit back, so at most `2 x jobs` files are being read, scanned or waiting to be printed;
+//! paths are read ahead up to [`READ_AHEAD`]. The order and bytes of the output, the summary
+//! and the exit code do not depend on `--jobs`.
 //!
-//! In `--files-from` mode the dispatcher also checks the plugin directory for changes
-//! between two files, at most once a second ([`check_plugin_changes`]); the reload event
-//! takes its place in the output between the files dispatched before and after it. Files
-//! already handed to a worker finish with the plugin versions their scan started with.
+//! In `--files-from` mode the worker taking the next item first checks the plugin directory
+//! for changes, at most once a second ([`check_plugin_changes`]); the reload event takes its
+//! place in the output between the items numbered before and after it. Files already being
+//! scanned finish with the plugin versions their scan started with.
 
 use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use plugbox::Registry;
@@ -37,7 +40,7 @@ use super::source::Item;
 pub const READ_AHEAD: usize = 64 * 1024;
 /// The shortest time between two checks of the plugin directory.
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
-/// How often the printer wakes up with nothing to print, to redraw the progress line.
+/// How often the progress line may be redrawn.
 const TICK: Duration = Duration::from_millis(100);
 
 /// How to run the pipeline.
@@ -60,6 +63,87 @@ enum Next {
 struct Found {
     items: AtomicU64,
     complete: AtomicBool,
+    excluded: AtomicU64,
+}
+
+/// Numbering: the next item, its sequence number, and the reload schedule.
+struct Dispatch<'a> {
+    items: Receiver<Next>,
+    /// One per item in flight; the printer gives them back.
+    credits: Receiver<()>,
+    seq: u64,
+    reload_dir: Option<&'a Path>,
+    last_check: Instant,
+}
+
+/// Work taken under the dispatch lock.
+enum Task {
+    /// A file to read and scan.
+    Scan(u64, PathBuf),
+    /// Results known at once (an error, a reload event), in sequence order.
+    Ready(Vec<(u64, Outcome)>),
+}
+
+impl Dispatch<'_> {
+    /// Takes a credit, numbers one sequence slot, and returns its number.
+    fn number(&mut self) -> Option<u64> {
+        self.credits.recv().ok()?;
+        self.seq += 1;
+        Some(self.seq - 1)
+    }
+
+    /// The next task, or `None` when the source is exhausted. Between two items, reloads
+    /// the plugins when due.
+    fn take(&mut self, registry: &Registry) -> Option<(Option<(u64, Outcome)>, Task)> {
+        let item = self.items.recv().ok()?;
+        let mut reload = None;
+        if let Some(dir) = self.reload_dir {
+            if self.last_check.elapsed() >= RELOAD_INTERVAL {
+                let event = check_plugin_changes(registry, dir);
+                self.last_check = Instant::now();
+                if !event.is_empty() {
+                    reload = Some((self.number()?, Outcome::Reload(event)));
+                }
+            }
+        }
+        let seq = self.number()?;
+        let task = match item {
+            Next::File(path) => Task::Scan(seq, path),
+            Next::Error(path, error) => Task::Ready(vec![(seq, Outcome::Error { path, error })]),
+            Next::Fatal(message) => Task::Ready(vec![(seq, Outcome::Fatal(message))]),
+        };
+        Some((reload, task))
+    }
+}
+
+/// Results waiting for their turn, and where they go.
+struct Printer<'o> {
+    output: &'o mut Output,
+    waiting: BTreeMap<u64, Outcome>,
+    next: u64,
+    credits: SyncSender<()>,
+}
+
+impl Printer<'_> {
+    /// Takes a result, and prints every result that is now next in order.
+    fn deliver(&mut self, seq: u64, outcome: Outcome) {
+        self.waiting.insert(seq, outcome);
+        let mut printed = false;
+        while let Some(outcome) = self.waiting.remove(&self.next) {
+            self.output.outcome(outcome);
+            self.next += 1;
+            printed = true;
+            // Never full: there are as many credits as places in the channel.
+            let _ = self.credits.try_send(());
+        }
+        if printed {
+            self.output.flush();
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Runs `source` (on its own thread; it passes each item to the function it is given, which
@@ -71,165 +155,107 @@ where
     let jobs = settings.jobs.max(1);
     let found = Found::default();
     let (item_tx, item_rx) = mpsc::sync_channel::<Next>(READ_AHEAD);
-    // Rendezvous: a file is handed over only when a worker is free to take it.
-    let (job_tx, job_rx) = mpsc::sync_channel::<(u64, PathBuf)>(0);
-    // Shared by the workers only: if they all end, handing over fails instead of blocking.
-    let job_rx = Arc::new(Mutex::new(job_rx));
-    let (result_tx, result_rx) = mpsc::channel::<(u64, Outcome)>();
     let credits = 2 * jobs;
     let (credit_tx, credit_rx) = mpsc::sync_channel::<()>(credits);
     for _ in 0..credits {
         let _ = credit_tx.send(());
     }
-    let excluded = AtomicU64::new(0);
+    let dispatch = Mutex::new(Dispatch {
+        items: item_rx,
+        credits: credit_rx,
+        seq: 0,
+        reload_dir: settings.reload_dir,
+        last_check: Instant::now(),
+    });
+    let printer = Mutex::new(Printer {
+        output,
+        waiting: BTreeMap::new(),
+        next: 0,
+        credits: credit_tx,
+    });
+    // Dropped by each worker as it ends: the calling thread waits on it.
+    let (alive_tx, alive_rx) = mpsc::channel::<()>();
     std::thread::scope(|scope| {
-        let (found, excluded) = (&found, &excluded);
+        let found = &found;
         scope.spawn(move || {
-            source(&mut |item| {
-                let next = match item {
-                    Item::Excluded(path) => {
-                        log::info!("{}: excluded", path.display());
-                        excluded.fetch_add(1, Ordering::Relaxed);
-                        return true;
-                    }
-                    Item::Fatal(message) => Next::Fatal(message),
-                    Item::File(path) => Next::File(path),
-                    Item::Error(path, error) => Next::Error(path, error),
-                };
-                if !matches!(next, Next::Fatal(_)) {
-                    found.items.fetch_add(1, Ordering::Relaxed);
-                }
-                item_tx.send(next).is_ok()
-            });
+            source(&mut |item| find(found, &item_tx, item));
             found.complete.store(true, Ordering::Release);
         });
-        let dispatcher_results = result_tx.clone();
-        let reload_dir = settings.reload_dir;
-        scope.spawn(move || {
-            dispatch(
-                registry,
-                reload_dir,
-                item_rx,
-                credit_rx,
-                job_tx,
-                dispatcher_results,
-            )
-        });
         for _ in 0..jobs {
-            let (job_rx, result_tx) = (Arc::clone(&job_rx), result_tx.clone());
+            let (dispatch, printer, alive) = (&dispatch, &printer, alive_tx.clone());
             let limits = settings.limits;
-            scope.spawn(move || work(registry, limits, &job_rx, result_tx));
+            scope.spawn(move || {
+                work(registry, limits, dispatch, printer);
+                drop(alive);
+            });
         }
-        drop((job_rx, result_tx));
-        print_in_order(&result_rx, &credit_tx, found, output);
+        drop(alive_tx);
+        while let Err(RecvTimeoutError::Timeout) = alive_rx.recv_timeout(TICK) {
+            let total = found
+                .complete
+                .load(Ordering::Acquire)
+                .then(|| found.items.load(Ordering::Relaxed));
+            lock(&printer).output.tick(total);
+        }
     });
-    for _ in 0..excluded.load(Ordering::Relaxed) {
-        output.excluded();
+    let printer = printer.into_inner().unwrap_or_else(PoisonError::into_inner);
+    // Only if a worker died: what is left, in order.
+    for (_, outcome) in printer.waiting {
+        printer.output.outcome(outcome);
+    }
+    for _ in 0..found.excluded.load(Ordering::Relaxed) {
+        printer.output.excluded();
     }
 }
 
-/// Numbers the items in order and hands them on; between two files, reloads the plugins
-/// when due.
-fn dispatch(
-    registry: &Registry,
-    reload_dir: Option<&Path>,
-    items: Receiver<Next>,
-    credits: Receiver<()>,
-    jobs: SyncSender<(u64, PathBuf)>,
-    results: mpsc::Sender<(u64, Outcome)>,
-) {
-    let mut seq = 0u64;
-    let mut last_check = Instant::now();
-    for item in items {
-        if let Some(dir) = reload_dir {
-            if last_check.elapsed() >= RELOAD_INTERVAL {
-                let event = check_plugin_changes(registry, dir);
-                last_check = Instant::now();
-                if !event.is_empty() {
-                    if credits.recv().is_err()
-                        || results.send((seq, Outcome::Reload(event))).is_err()
-                    {
-                        return;
-                    }
-                    seq += 1;
-                }
-            }
+/// Passes a found item on; counts it. False when nobody takes items any more.
+fn find(found: &Found, items: &SyncSender<Next>, item: Item) -> bool {
+    let next = match item {
+        Item::Excluded(path) => {
+            log::info!("{}: excluded", path.display());
+            found.excluded.fetch_add(1, Ordering::Relaxed);
+            return true;
         }
-        if credits.recv().is_err() {
-            return;
-        }
-        let sent = match item {
-            Next::File(path) => jobs.send((seq, path)).is_ok(),
-            Next::Error(path, error) => results.send((seq, Outcome::Error { path, error })).is_ok(),
-            Next::Fatal(message) => results.send((seq, Outcome::Fatal(message))).is_ok(),
-        };
-        if !sent {
-            return;
-        }
-        seq += 1;
+        Item::Fatal(message) => Next::Fatal(message),
+        Item::File(path) => Next::File(path),
+        Item::Error(path, error) => Next::Error(path, error),
+    };
+    if !matches!(next, Next::Fatal(_)) {
+        found.items.fetch_add(1, Ordering::Relaxed);
     }
+    items.send(next).is_ok()
 }
 
-/// A worker: reads and scans files until there are no more.
+/// A worker: takes items until there are no more, scans files, delivers results.
 fn work(
     registry: &Registry,
     limits: FileLimits,
-    jobs: &Mutex<Receiver<(u64, PathBuf)>>,
-    results: mpsc::Sender<(u64, Outcome)>,
+    dispatch: &Mutex<Dispatch<'_>>,
+    printer: &Mutex<Printer<'_>>,
 ) {
     loop {
-        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok((seq, path)) = job else { return };
-        if results
-            .send((seq, scan_file(registry, limits, path)))
-            .is_err()
-        {
+        let Some((reload, task)) = lock(dispatch).take(registry) else {
             return;
+        };
+        if let Some((seq, event)) = reload {
+            lock(printer).deliver(seq, event);
         }
-    }
-}
-
-/// Prints results in sequence order as they become printable, returning a credit for each,
-/// and keeps the progress line fresh.
-fn print_in_order(
-    results: &Receiver<(u64, Outcome)>,
-    credits: &SyncSender<()>,
-    found: &Found,
-    output: &mut Output,
-) {
-    let mut waiting: BTreeMap<u64, Outcome> = BTreeMap::new();
-    let mut next = 0u64;
-    let mut open = true;
-    while open {
-        match results.recv_timeout(TICK) {
-            Ok((seq, outcome)) => {
-                waiting.insert(seq, outcome);
-                while let Ok((seq, outcome)) = results.try_recv() {
-                    waiting.insert(seq, outcome);
-                }
-                let mut printed = false;
-                while let Some(outcome) = waiting.remove(&next) {
-                    output.outcome(outcome);
-                    next += 1;
-                    printed = true;
-                    // The dispatcher is gone once everything is handed out.
-                    let _ = credits.try_send(());
-                }
-                if printed {
-                    output.flush();
+        match task {
+            Task::Ready(results) => {
+                let mut printer = lock(printer);
+                for (seq, outcome) in results {
+                    printer.deliver(seq, outcome);
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => open = false,
+            Task::Scan(seq, path) => {
+                let shown = path.display().to_string();
+                // A bug in a scan must not leave a hole the printer waits on for ever.
+                let outcome = catch_unwind(AssertUnwindSafe(|| scan_file(registry, limits, path)))
+                    .unwrap_or_else(|_| {
+                        Outcome::Fatal(format!("{shown}: internal error while scanning"))
+                    });
+                lock(printer).deliver(seq, outcome);
+            }
         }
-        let total = found
-            .complete
-            .load(Ordering::Acquire)
-            .then(|| found.items.load(Ordering::Relaxed));
-        output.tick(total);
-    }
-    // Every sender is gone, so every numbered item has arrived.
-    for (_, outcome) in std::mem::take(&mut waiting) {
-        output.outcome(outcome);
     }
 }

@@ -150,6 +150,9 @@ pub fn size(flag: &str, value: OsString) -> Result<u64, String> {
         Some((i, 'g' | 'G')) => (&text[..i], 30),
         _ => (text, 0),
     };
+    if text.ends_with(|c: char| c.is_ascii_alphabetic()) && shift == 0 {
+        return Err(bad("the only suffixes are K, M and G"));
+    }
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad("a whole number"));
     }
