@@ -3,44 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use log::LevelFilter;
-
-pub const USAGE: &str = "\
-plugbox: sandboxed WebAssembly plugins
-
-Usage:
-  plugbox scan [OPTIONS] PATH...               scan files with a directory of detection plugins
-  plugbox run [OPTIONS] MODULE.wasm [ARGS...]  run one WASI command module (wasm32-wasip1)
-
-Scan options:
-  --plugins DIR        plugin directory (default: $PLUGBOX_PLUGINS, else ~/.plugbox/plugins)
-  --json               one JSON object per line (type: load_error, file, file_error, summary)
-  --fail-score N       exit 1 when a finding scores N or more (0-100, default 60)
-  --log-level LEVEL    off, error, warn, info, debug or trace (default: RUST_LOG, else warn)
-
-Run options (before MODULE; every word after MODULE is passed to it, `--` included):
-  --dir HOST[::GUEST]     preopen directory HOST read-only, seen by the module at GUEST
-                          (default: HOST as written); repeatable, at most 16
-  --env KEY=VALUE         set a variable; repeatable; nothing else is inherited
-  --max-memory-mb N       linear memory cap, 1-4096 (default 64)
-  --max-exec-ms N         wall-clock budget of the run, 1-600000 (default 5000)
-  --max-stdout-bytes N    most the module may write to stdout, 0-1073741824 (default 1048576)
-  --                      ends the options: the next word is MODULE even if it starts with -
-  argv[0] is MODULE's file name. Stdin is read whole before the module starts (at most
-  64 MiB; nothing when it is a terminal); stdout is captured under the cap and written when
-  the module ends; the module's stderr lines go to stderr as they come (control characters
-  escaped; at most 64 KiB and 1024 lines per run).
-
-  -h, --help           print this help
-  -V, --version        print the version
-
-Exit codes:
-  scan: 0 nothing at or above --fail-score; 1 something at or above it; 2 an error kept the
-        scan from being complete (it takes precedence over 1).
-  run:  the module's exit code (0-255; a code above 255, or negative, is 255); 2 when the
-        module did not run to its exit (load error, trap, timeout, memory limit, stdout
-        limit: the reason follows `plugbox: error:` on stderr) or on bad usage.
-";
+use super::scan_args::{ScanArgs, parse_scan};
 
 /// Largest value `--max-stdout-bytes` accepts: the captured stdout is held in memory.
 pub const MAX_STDOUT_FLAG: usize = 1 << 30;
@@ -52,16 +15,6 @@ pub enum Command {
     Run(RunArgs),
     Help,
     Version,
-}
-
-/// `plugbox scan` arguments.
-#[derive(Debug)]
-pub struct ScanArgs {
-    pub plugins: Option<PathBuf>,
-    pub json: bool,
-    pub fail_score: u32,
-    pub log_level: Option<LevelFilter>,
-    pub paths: Vec<PathBuf>,
 }
 
 /// `plugbox run` arguments.
@@ -79,7 +32,8 @@ pub struct RunArgs {
     pub args: Vec<String>,
 }
 
-fn text(error: lexopt::Error) -> String {
+/// A parse error as text.
+pub fn text(error: lexopt::Error) -> String {
     error.to_string()
 }
 
@@ -104,42 +58,6 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
                 .into(),
         ),
     }
-}
-
-fn parse_scan(mut parser: lexopt::Parser) -> Result<Command, String> {
-    use lexopt::prelude::*;
-    let mut scan = ScanArgs {
-        plugins: None,
-        json: false,
-        fail_score: 60,
-        log_level: None,
-        paths: Vec::new(),
-    };
-    while let Some(arg) = parser.next().map_err(text)? {
-        match arg {
-            Long("plugins") => scan.plugins = Some(parser.value().map_err(text)?.into()),
-            Long("json") => scan.json = true,
-            Long("fail-score") => {
-                scan.fail_score = number("--fail-score", parser.value().map_err(text)?, 0, 100)?
-            }
-            Long("log-level") => {
-                let value = parser.value().map_err(text)?;
-                scan.log_level = Some(value.to_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
-                    format!(
-                        "--log-level: expected off, error, warn, info, debug or trace, found '{}'",
-                        value.to_string_lossy()
-                    )
-                })?);
-            }
-            Short('h') | Long("help") => return Ok(Command::Help),
-            Value(path) => scan.paths.push(path.into()),
-            other => return Err(format!("{} (see --help)", other.unexpected())),
-        }
-    }
-    if scan.paths.is_empty() {
-        return Err("scan: no PATH given; name the files or directories to scan".into());
-    }
-    Ok(Command::Scan(scan))
 }
 
 fn parse_run(mut parser: lexopt::Parser) -> Result<Command, String> {
@@ -205,7 +123,7 @@ fn parse_run(mut parser: lexopt::Parser) -> Result<Command, String> {
 }
 
 /// `value` as an integer from `low` to `high`, or a message naming `flag`.
-fn number<T>(flag: &str, value: OsString, low: T, high: T) -> Result<T, String>
+pub fn number<T>(flag: &str, value: OsString, low: T, high: T) -> Result<T, String>
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display,
 {
@@ -262,44 +180,6 @@ mod tests {
 
     fn parse_str(args: &[&str]) -> Result<Command, String> {
         parse(args.iter().map(OsString::from))
-    }
-
-    #[test]
-    fn parses_scan_options() {
-        let Command::Scan(scan) = parse_str(&[
-            "scan",
-            "--plugins",
-            "p",
-            "--json",
-            "--fail-score",
-            "30",
-            "--log-level",
-            "debug",
-            "a",
-            "b",
-        ])
-        .unwrap() else {
-            panic!("expected scan");
-        };
-        assert_eq!(scan.plugins, Some(PathBuf::from("p")));
-        assert!(scan.json);
-        assert_eq!(scan.fail_score, 30);
-        assert_eq!(scan.log_level, Some(LevelFilter::Debug));
-        assert_eq!(scan.paths, [PathBuf::from("a"), PathBuf::from("b")]);
-    }
-
-    #[test]
-    fn bad_flags_get_clear_errors() {
-        let e = parse_str(&["scan", "--fail-score", "101", "x"]).unwrap_err();
-        assert!(e.contains("--fail-score") && e.contains("101"), "{e}");
-        let e = parse_str(&["scan", "--log-level", "loud", "x"]).unwrap_err();
-        assert!(e.contains("--log-level") && e.contains("loud"), "{e}");
-        let e = parse_str(&["scan", "--frobnicate", "x"]).unwrap_err();
-        assert!(e.contains("--frobnicate"), "{e}");
-        let e = parse_str(&["scan"]).unwrap_err();
-        assert!(e.contains("no PATH"), "{e}");
-        let e = parse_str(&["scna"]).unwrap_err();
-        assert!(e.contains("unknown command 'scna'"), "{e}");
     }
 
     fn run(args: &[&str]) -> RunArgs {

@@ -1,17 +1,24 @@
 //! The `plugbox` command line: `plugbox scan` and `plugbox run`.
 
 mod args;
+mod file;
+mod glob;
 mod output;
+mod pool;
+mod progress;
+mod reload;
 mod run;
+mod scan;
+mod scan_args;
+mod source;
+mod summary;
+mod usage;
 mod walk;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use plugbox::{HostConfig, Input, Registry, file_type};
-
-use args::{Command, ScanArgs};
-use output::{Output, Tally};
+use args::Command;
 
 /// Exit code: nothing at or above `--fail-score`.
 const CLEAN: u8 = 0;
@@ -30,18 +37,19 @@ pub fn main() -> ExitCode {
     };
     match command {
         Command::Help => {
-            print!("{}", args::USAGE);
+            print!("{}", usage::USAGE);
             ExitCode::from(CLEAN)
         }
         Command::Version => {
             println!("plugbox {}", env!("CARGO_PKG_VERSION"));
             ExitCode::from(CLEAN)
         }
-        Command::Scan(scan_args) => ExitCode::from(scan(scan_args)),
+        Command::Scan(scan_args) => ExitCode::from(scan::scan(scan_args)),
         Command::Run(run_args) => ExitCode::from(run::run(run_args)),
     }
 }
 
+/// Logs to stderr at `level`, else as `RUST_LOG` says, else warnings and errors.
 fn init_logging(level: Option<log::LevelFilter>) {
     let mut builder = env_logger::Builder::new();
     match (level, std::env::var_os("RUST_LOG")) {
@@ -52,6 +60,7 @@ fn init_logging(level: Option<log::LevelFilter>) {
     builder.format_timestamp(None).init();
 }
 
+/// The plugin directory: `--plugins`, else `$PLUGBOX_PLUGINS`, else `~/.plugbox/plugins`.
 fn plugin_dir(flag: Option<PathBuf>) -> Result<PathBuf, String> {
     let (dir, source) = match (flag, std::env::var_os("PLUGBOX_PLUGINS")) {
         (Some(dir), _) => (dir, "--plugins"),
@@ -69,64 +78,4 @@ fn plugin_dir(flag: Option<PathBuf>) -> Result<PathBuf, String> {
         ));
     }
     Ok(dir)
-}
-
-fn scan(args: ScanArgs) -> u8 {
-    init_logging(args.log_level);
-    let dir = match plugin_dir(args.plugins) {
-        Ok(dir) => dir,
-        Err(message) => {
-            eprintln!("plugbox: error: {message}");
-            return INCOMPLETE;
-        }
-    };
-    let registry = Registry::new(HostConfig::default());
-    if let Err(error) = registry.load_dir(&dir) {
-        eprintln!(
-            "plugbox: error: plugin directory {}: {error}",
-            dir.display()
-        );
-        return INCOMPLETE;
-    }
-    let mut out = Output::new(args.json, args.fail_score);
-    for failure in &registry.failures() {
-        out.load_failure(failure);
-    }
-    for skip in &registry.skipped() {
-        out.load_skip(skip);
-    }
-    for plugin in &registry.plugins() {
-        out.load_report(plugin);
-    }
-    if registry.plugins().is_empty() {
-        out.error(&format!(
-            "no plugins loaded from {}: nothing can be detected",
-            dir.display()
-        ));
-    }
-    // A file larger than every plugin's memory cap fits none of them: it is not read.
-    let largest_cap = registry.max_input_bytes();
-    walk::walk(&args.paths, |entry| match entry {
-        walk::Entry::File(path) => match plugbox::read_input(&path, largest_cap) {
-            Ok(data) => {
-                let shown = path.to_string_lossy();
-                let kind = file_type::detect(&data);
-                let report = registry.scan(Input::new(&data).path(&shown).file_type(kind));
-                out.file(&shown, kind, &report);
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::FileTooLarge => {
-                out.file_skipped(&path, &format!("{error}, the largest plugin memory cap"))
-            }
-            Err(error) => out.file_error(&path, &error),
-        },
-        walk::Entry::Error(path, error) => out.file_error(&path, &error),
-    });
-    let tally: Tally = out.finish(registry.plugins().len());
-    if tally.errors > 0 {
-        INCOMPLETE
-    } else if tally.detections > 0 {
-        DETECTED
-    } else {
-        CLEAN
-    }
 }

@@ -1,0 +1,66 @@
+//! `plugbox --help`.
+
+/// The help text.
+pub const USAGE: &str = "\
+plugbox: sandboxed WebAssembly plugins
+
+Usage:
+  plugbox scan [OPTIONS] PATH...               scan files with a directory of detection plugins
+  plugbox scan [OPTIONS] --files-from FILE [PATH...]
+  plugbox run [OPTIONS] MODULE.wasm [ARGS...]  run one WASI command module (wasm32-wasip1)
+
+Scan options:
+  --plugins DIR        plugin directory (default: $PLUGBOX_PLUGINS, else ~/.plugbox/plugins)
+  --json               one JSON object per line (type: load_error, file, file_error, summary,
+                       ...; see the README)
+  --fail-score N       exit 1 when a finding scores N or more (0-100, default 60)
+  --log-level LEVEL    off, error, warn, info, debug or trace (default: RUST_LOG, else warn;
+                       error with --quiet)
+  --files-from FILE    also scan the paths listed in FILE (`-`: stdin), one per line, as they
+                       arrive: each result is printed as soon as it is complete; the plugin
+                       directory is reloaded when it changes (checked at most once a second,
+                       between files). PATH arguments are scanned first
+  -0, --null           paths in --files-from end with NUL instead of a newline
+  -j, --jobs N         scan N files at a time (1-1024, default: the available cores); the
+                       output is the same for every N
+  -q, --quiet          print findings and errors only: no warnings, notes, progress or summary
+  --max-exec-ms N      lower every plugin's time budget per call to N ms (1-600000); never
+                       raises a manifest's max_exec_ms
+  --max-memory-mb N    lower every plugin's memory cap to N MiB (1-4096); never raises a
+                       manifest's max_memory_mb
+  --max-file-size SIZE do not read or scan files larger than SIZE bytes (suffix K, M or G for
+                       KiB, MiB, GiB); they are reported as not scanned
+  --exclude GLOB       skip paths matching GLOB (`*`, `?`, `**`, `[...]`), matched against the
+                       path as given or walked and against the file name; an excluded
+                       directory is not walked; repeatable
+  --alert-exceeds-max  report each file a limit kept from a plugin (or from every plugin) as a
+                       finding Heuristics.Limits.Exceeded, score 60
+
+Run options (before MODULE; every word after MODULE is passed to it, `--` included):
+  --dir HOST[::GUEST]     preopen directory HOST read-only, seen by the module at GUEST
+                          (default: HOST as written); repeatable, at most 16
+  --env KEY=VALUE         set a variable; repeatable; nothing else is inherited
+  --max-memory-mb N       linear memory cap, 1-4096 (default 64)
+  --max-exec-ms N         wall-clock budget of the run, 1-600000 (default 5000)
+  --max-stdout-bytes N    most the module may write to stdout, 0-1073741824 (default 1048576)
+  --                      ends the options: the next word is MODULE even if it starts with -
+  argv[0] is MODULE's file name. Stdin is read whole before the module starts (at most
+  64 MiB; nothing when it is a terminal); stdout is captured under the cap and written when
+  the module ends; the module's stderr lines go to stderr as they come (control characters
+  escaped; at most 64 KiB and 1024 lines per run).
+
+  -h, --help           print this help
+  -V, --version        print the version
+
+Scan output: on a terminal, a progress line on stderr for runs longer than a second (not
+with --json or --quiet); a summary at the end (stderr; with --json the `summary` object):
+files scanned and not scanned (with reasons), findings by band (informational 1-29,
+suspicious 30-59, malicious 60-100), limit skips and plugin failures by plugin.
+
+Exit codes:
+  scan: 0 nothing at or above --fail-score; 1 something at or above it; 2 an error kept the
+        scan from being complete (it takes precedence over 1).
+  run:  the module's exit code (0-255; a code above 255, or negative, is 255); 2 when the
+        module did not run to its exit (load error, trap, timeout, memory limit, stdout
+        limit: the reason follows `plugbox: error:` on stderr) or on bad usage.
+";
