@@ -60,6 +60,7 @@ mod registry;
 mod reload;
 mod runtime;
 mod sandbox;
+mod snapshot;
 mod text;
 
 pub use cancel::CancelHandle;
@@ -75,6 +76,7 @@ pub use manifest::{Manifest, ManifestError, Permissions};
 pub use plugin::{Grants, Plugin};
 pub use registry::Registry;
 pub use reload::{PluginChange, ReloadReport};
+pub use snapshot::Snapshot;
 pub use text::printable;
 
 /// The README's examples, compiled as doctests so they stay true.

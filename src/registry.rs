@@ -13,8 +13,9 @@ use crate::error::{LoadError, LoadFailure};
 use crate::findings::ScanReport;
 use crate::input::Input;
 use crate::manifest::Manifest;
-use crate::plugin::{IN_MEMORY, Plugin, Scanned};
+use crate::plugin::{IN_MEMORY, Plugin};
 use crate::reload::{PluginChange, ReloadReport, Source};
+use crate::snapshot::Snapshot;
 
 /// Loaded plugins, and the plugin directories that did not load: the entry point of the
 /// library. Configure it with a [`HostConfig`], load plugins from a directory
@@ -50,26 +51,20 @@ use crate::reload::{PluginChange, ReloadReport, Source};
 pub struct Registry {
     config: HostConfig,
     /// What scans use: replaced whole by loads and reloads.
-    current: RwLock<Arc<Loaded>>,
+    current: RwLock<Arc<Snapshot>>,
     /// Where each plugin came from, in load order. Its lock serialises loads and reloads.
     entries: Mutex<Vec<Entry>>,
 }
 
-/// One consistent set of plugins.
-#[derive(Default)]
-struct Loaded {
-    plugins: Vec<Arc<Plugin>>,
-    failures: Vec<LoadFailure>,
-    skipped: Vec<LoadFailure>,
-}
-
 /// What was loaded: a directory of plugin directories, or one plugin.
+#[derive(Clone)]
 enum Entry {
     Root { dir: PathBuf, members: Vec<Member> },
     Single(Member),
 }
 
 /// One plugin directory (or in-memory plugin) and how loading it went.
+#[derive(Clone)]
 struct Member {
     dir: PathBuf,
     /// None for plugins loaded from memory, and for entries that could not be read.
@@ -97,7 +92,7 @@ impl Member {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let loaded = self.loaded();
+        let loaded = self.snapshot();
         let names: Vec<&str> = loaded.plugins.iter().map(|p| p.name()).collect();
         f.debug_struct("Registry")
             .field("config", &self.config)
@@ -220,24 +215,27 @@ impl Registry {
         outcome
     }
 
+    /// The current set of plugins, whole: scans on it use exactly these plugins, whatever
+    /// reloads meanwhile.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
     /// The loaded plugin named `name` (its manifest name), if any.
     pub fn plugin(&self, name: &str) -> Option<Arc<Plugin>> {
-        self.loaded()
-            .plugins
-            .iter()
-            .find(|plugin| plugin.name() == name)
-            .cloned()
+        self.snapshot().plugin(name).cloned()
     }
 
     /// The loaded plugins, in load order (after a reload: each directory given to
     /// [`load_dir`](Registry::load_dir) in name order, where it was first loaded).
     pub fn plugins(&self) -> Vec<Arc<Plugin>> {
-        self.loaded().plugins.clone()
+        self.snapshot().plugins().to_vec()
     }
 
     /// The largest memory any loaded plugin was granted, in bytes: an input larger than this
     /// fits no plugin, so a host reading files can stop reading there
-    /// ([`read_input`](crate::read_input)).
+    /// ([`read_input`](crate::read_input)). While plugins may be reloaded, take both this
+    /// and the scan from one [`snapshot`](Registry::snapshot).
     ///
     /// ```
     /// # use plugbox::{HostConfig, Registry};
@@ -247,30 +245,26 @@ impl Registry {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn max_input_bytes(&self) -> u64 {
-        self.loaded()
-            .plugins
-            .iter()
-            .map(|plugin| plugin.grants().max_memory_bytes() as u64)
-            .max()
-            .unwrap_or(0)
+        self.snapshot().max_input_bytes()
     }
 
     /// Plugin directories that failed to load, with the reasons.
     pub fn failures(&self) -> Vec<LoadFailure> {
-        self.loaded().failures.clone()
+        self.snapshot().failures().to_vec()
     }
 
     /// Plugins skipped on purpose: their `platforms` exclude this host, or they need a newer
     /// plugbox (`min_engine_version`).
     pub fn skipped(&self) -> Vec<LoadFailure> {
-        self.loaded().skipped.clone()
+        self.snapshot().skipped().to_vec()
     }
 
     /// Runs every plugin whose `file_types` accept the input's type on it, each in a fresh
-    /// instance, in load order. A plugin's trap, timeout or memory refusal ends only its own
-    /// run; the report has one [`PluginRun`](crate::PluginRun) per plugin called.
+    /// instance, in load order, on the current [`snapshot`](Registry::snapshot). A plugin's
+    /// trap, timeout or memory refusal ends only its own run; the report has one
+    /// [`PluginRun`](crate::PluginRun) per plugin called.
     pub fn scan(&self, input: Input<'_>) -> ScanReport {
-        self.scan_with(input, None)
+        self.snapshot().scan(input)
     }
 
     /// [`scan`](Registry::scan), ended early when `cancel` is cancelled (from another
@@ -294,27 +288,7 @@ impl Registry {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn scan_cancellable(&self, input: Input<'_>, cancel: &CancelHandle) -> ScanReport {
-        self.scan_with(input, Some(cancel))
-    }
-
-    fn scan_with(&self, input: Input<'_>, cancel: Option<&CancelHandle>) -> ScanReport {
-        let scanned = Scanned {
-            data: input.data(),
-            path: input.path_name(),
-            file_type: input.file_type_name(),
-        };
-        let loaded = self.loaded();
-        let mut report = ScanReport::default();
-        for plugin in loaded
-            .plugins
-            .iter()
-            .filter(|p| p.accepts(scanned.file_type))
-        {
-            let (run, findings) = plugin.run(scanned, cancel);
-            report.findings.extend(findings);
-            report.runs.push(run);
-        }
-        report
+        self.snapshot().scan_cancellable(input, cancel)
     }
 
     /// Looks at every directory given to [`load_dir`](Registry::load_dir) and every plugin
@@ -351,14 +325,17 @@ impl Registry {
         }
         let mut report = ReloadReport::default();
         let mut discovered = discovered.into_iter();
-        let plans: Vec<(Option<PathBuf>, Vec<Plan>)> = std::mem::take(&mut *entries)
+        // Planned from a copy: the entries change only at the end, so a panic while loading
+        // (in a host's logger, say) leaves them as they were.
+        let plans: Vec<(Option<PathBuf>, Vec<Plan>)> = entries
+            .clone()
             .into_iter()
             .map(|entry| match entry {
                 Entry::Root { dir, members } => {
                     let candidates = discovered.next().unwrap_or_default();
                     (Some(dir), plan_root(members, candidates, &mut report))
                 }
-                Entry::Single(member) => (None, plan_single(member, &mut report)),
+                Entry::Single(member) => (None, plan_single(member)),
             })
             .collect();
         // Unchanged plugins keep their names; new and changed ones may not take them.
@@ -370,18 +347,20 @@ impl Registry {
                 _ => None,
             })
             .collect();
+        let mut reloaded = Vec::new();
         for (root, plans) in plans {
             let members = plans
                 .into_iter()
                 .map(|plan| self.apply(plan, &mut names, &mut report));
             match root {
-                Some(dir) => entries.push(Entry::Root {
+                Some(dir) => reloaded.push(Entry::Root {
                     dir,
                     members: members.collect(),
                 }),
-                None => entries.extend(members.map(Entry::Single)),
+                None => reloaded.extend(members.map(Entry::Single)),
             }
         }
+        *entries = reloaded;
         self.publish(&entries);
         Ok(report)
     }
@@ -400,7 +379,10 @@ impl Registry {
             (Ok(_), None) => report.added.extend(member.change()),
             (Err(failure), old_change) => {
                 report.removed.extend(old_change);
-                report.failed.push(failure.clone());
+                match failure.is_skip() {
+                    true => report.skipped.push(failure.clone()),
+                    false => report.failed.push(failure.clone()),
+                }
             }
         }
         member
@@ -410,14 +392,9 @@ impl Registry {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The current set of plugins.
-    fn loaded(&self) -> Arc<Loaded> {
-        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
-    }
-
     /// Makes `entries` the set later scans use.
     fn publish(&self, entries: &[Entry]) {
-        let mut loaded = Loaded::default();
+        let mut loaded = Snapshot::default();
         let members = entries.iter().flat_map(|entry| match entry {
             Entry::Root { members, .. } => members.iter().collect::<Vec<_>>(),
             Entry::Single(member) => vec![member],
@@ -469,25 +446,28 @@ fn plan_root(
     plans
 }
 
-/// A plugin loaded on its own: kept, loaded again, or gone with its directory.
-fn plan_single(member: Member, report: &mut ReloadReport) -> Vec<Plan> {
+/// A plugin loaded on its own: kept, or loaded again. When its directory is gone, loading
+/// it again fails, which drops it and reports why; it comes back when the directory does.
+fn plan_single(member: Member) -> Vec<Plan> {
     if member.source.is_none() {
         // Loaded from memory: nothing on disk to look at.
         return vec![Plan::Keep(member)];
-    }
-    if member.dir.join("plugin.json").symlink_metadata().is_err() {
-        report.removed.extend(member.change());
-        return Vec::new();
     }
     vec![plan_existing(member)]
 }
 
 fn plan_existing(mut member: Member) -> Plan {
     let dir = member.dir.clone();
-    let unchanged = member
-        .source
-        .as_mut()
-        .is_some_and(|source| source.unchanged(&dir));
+    // A plugin refused for its name is tried again: the plugin holding the name may be gone.
+    let name_clash = member
+        .outcome
+        .as_ref()
+        .is_err_and(|failure| matches!(failure.error(), LoadError::DuplicateName { .. }));
+    let unchanged = !name_clash
+        && member
+            .source
+            .as_mut()
+            .is_some_and(|source| source.unchanged(&dir));
     match unchanged {
         true => Plan::Keep(member),
         false => Plan::Load {

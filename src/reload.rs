@@ -2,12 +2,14 @@
 //! reload reports.
 //!
 //! A plugin's source is its `plugin.json` and its module file. A reload first compares each
-//! file's size and modification time with what they were when the plugin was loaded; only
-//! when they differ are both files read and their contents compared (a 64-bit hash), so a
-//! touched but unchanged plugin keeps its compiled module. A file modified within
-//! [`RACY_WINDOW`] of the moment it was last looked at is confirmed by content even when
-//! size and time match, since a second write in the same clock tick leaves them unchanged
-//! (git calls such entries "racily clean").
+//! file's stamp (size, modification time, and on Unix the inode number and change time,
+//! which `touch -r` or `cp -p` cannot put back) with what it was when the plugin was
+//! loaded; a missing file is stamped as missing, so its appearance counts. Only when a stamp
+//! differs are both files read and their contents compared (a 64-bit hash), so a touched but
+//! unchanged plugin keeps its compiled module. A file changed within [`RACY_WINDOW`] of the
+//! moment it was last looked at is confirmed by content even when its stamp matches, since
+//! a second write in the same clock tick leaves it unchanged (git calls such entries
+//! "racily clean").
 
 use std::hash::{DefaultHasher, Hasher};
 use std::path::{Path, PathBuf};
@@ -20,74 +22,124 @@ use crate::files;
 use crate::limits::{MAX_MANIFEST_BYTES, MAX_MODULE_BYTES};
 use crate::plugin::confine;
 
-/// How close to the last look a modification time must be for size and time alone not to
-/// be trusted.
+/// How close to the last look a file's change time must be for its stamp alone not to be
+/// trusted.
 const RACY_WINDOW: Duration = Duration::from_secs(2);
 
-/// The size and modification time of one file of a plugin's source.
+/// What `stat` says of one file of a plugin's source; `None` when it is missing, so that a
+/// file appearing later is noticed too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Stamp {
     path: PathBuf,
+    meta: Option<Meta>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Meta {
     len: u64,
     modified: Option<SystemTime>,
+    /// The inode change time and number where the platform has them: `touch -r`, `cp -p`
+    /// and `rsync -t` put an old modification time back, but not these.
+    changed: Option<(i64, i64)>,
+    inode: Option<u64>,
 }
 
 impl Stamp {
-    fn of(path: &Path) -> Option<Self> {
-        let meta = std::fs::metadata(path).ok()?;
-        Some(Self {
-            path: path.to_path_buf(),
+    fn of(path: &Path) -> Self {
+        let meta = std::fs::metadata(path).ok().map(|meta| Meta {
             len: meta.len(),
             modified: meta.modified().ok(),
-        })
+            changed: change_time(&meta),
+            inode: inode(&meta),
+        });
+        Self {
+            path: path.to_path_buf(),
+            meta,
+        }
     }
+
+    /// The latest of the file's modification and change times.
+    fn latest(&self) -> Option<SystemTime> {
+        let meta = self.meta.as_ref()?;
+        let changed = meta.changed.and_then(|(secs, nanos)| {
+            let secs = u64::try_from(secs).ok()?;
+            let nanos = u32::try_from(nanos).ok()?;
+            SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+        });
+        meta.modified.max(changed)
+    }
+}
+
+#[cfg(unix)]
+fn change_time(meta: &std::fs::Metadata) -> Option<(i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.ctime(), meta.ctime_nsec()))
+}
+
+#[cfg(not(unix))]
+fn change_time(_: &std::fs::Metadata) -> Option<(i64, i64)> {
+    None
+}
+
+#[cfg(unix)]
+fn inode(meta: &std::fs::Metadata) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Some(meta.ino())
+}
+
+#[cfg(not(unix))]
+fn inode(_: &std::fs::Metadata) -> Option<u64> {
+    None
 }
 
 /// What a plugin directory held when it was loaded.
 #[derive(Debug, Clone)]
 pub(crate) struct Source {
-    stamps: Vec<Option<Stamp>>,
+    stamps: Vec<Stamp>,
     hash: u64,
     looked_at: SystemTime,
 }
 
 impl Source {
-    /// Stamps and hashes the source in `dir`: `plugin.json`, and the module it names when
-    /// that resolves inside the directory. Taken before loading, so a change made while the
-    /// plugin loads is seen by the next reload.
+    /// Stamps and hashes the source in `dir`: `plugin.json`, and the module it names (even
+    /// when missing or unreadable, so that its appearance is noticed). Taken before loading,
+    /// so a change made while the plugin loads is seen by the next reload.
     pub(crate) fn read(dir: &Path) -> Self {
         let looked_at = SystemTime::now();
         let manifest_path = dir.join("plugin.json");
-        let mut paths = vec![manifest_path.clone()];
         let mut hasher = DefaultHasher::new();
         // Unreadable files hash as empty: loading reports why they are unreadable.
         let manifest = files::read_regular(&manifest_path, MAX_MANIFEST_BYTES).unwrap_or_default();
         hasher.write(&manifest);
         hasher.write_u8(0xff);
-        if let Some((file, path)) = module_file(dir, &manifest) {
-            hasher.write(&files::read_bounded(file, MAX_MODULE_BYTES).unwrap_or_default());
-            paths.push(path);
+        let mut stamps = vec![Stamp::of(&manifest_path)];
+        if let Some(wasm_file) = wasm_file(&manifest) {
+            if let Ok((file, _)) = confine(dir, Path::new(&wasm_file)) {
+                hasher.write(&files::read_bounded(file, MAX_MODULE_BYTES).unwrap_or_default());
+            }
+            stamps.push(Stamp::of(&dir.join(wasm_file)));
         }
         Self {
-            stamps: paths.iter().map(|p| Stamp::of(p)).collect(),
+            stamps,
             hash: hasher.finish(),
             looked_at,
         }
     }
 
-    /// Whether `dir` still holds this source: by size and time, confirmed by content when
-    /// they differ or are too recent to be trusted. A source confirmed unchanged by content
-    /// takes the new stamps, so the next check can trust them again.
+    /// Whether `dir` still holds this source: by the files' stamps, confirmed by content
+    /// when they differ or are too recent to be trusted. A source confirmed unchanged by
+    /// content takes the new stamps, so the next check can trust them again.
     pub(crate) fn unchanged(&mut self, dir: &Path) -> bool {
-        let stamps: Vec<Option<Stamp>> = self
-            .stamps
-            .iter()
-            .map(|stamp| stamp.as_ref().and_then(|s| Stamp::of(&s.path)))
-            .collect();
-        let racy = stamps.iter().flatten().any(|stamp| {
-            stamp
-                .modified
-                .is_none_or(|modified| modified + RACY_WINDOW >= self.looked_at)
+        let stamps: Vec<Stamp> = self.stamps.iter().map(|s| Stamp::of(&s.path)).collect();
+        // A change within the window of the last look may have left the stamp as it was
+        // (a second write in the same clock tick). Times far in the future (clock skew)
+        // are not racy: the change time moves with any later write anyway.
+        let racy = stamps.iter().any(|stamp| {
+            stamp.latest().is_some_and(|t| {
+                let after = t.duration_since(self.looked_at).unwrap_or_default();
+                let before = self.looked_at.duration_since(t).unwrap_or_default();
+                after <= RACY_WINDOW && before <= RACY_WINDOW
+            })
         });
         if stamps == self.stamps && !racy {
             return true;
@@ -101,11 +153,10 @@ impl Source {
     }
 }
 
-/// The module file `manifest` names, opened inside `dir`, if it can be.
-fn module_file(dir: &Path, manifest: &[u8]) -> Option<(std::fs::File, PathBuf)> {
+/// The module file `manifest` names, if it parses.
+fn wasm_file(manifest: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(manifest).ok()?;
-    let wasm_file = value.get("wasm_file")?.as_str()?;
-    confine(dir, Path::new(wasm_file)).ok()
+    Some(value.get("wasm_file")?.as_str()?.to_owned())
 }
 
 /// A plugin a reload added, changed or removed: its directory and manifest name.
@@ -132,6 +183,9 @@ pub struct ReloadReport {
     pub removed: Vec<PluginChange>,
     /// Plugin directories, new or changed, that did not load, with the reasons.
     pub failed: Vec<LoadFailure>,
+    /// Plugin directories, new or changed, skipped on purpose (another platform, a newer
+    /// `min_engine_version`): not errors, as at the first load.
+    pub skipped: Vec<LoadFailure>,
 }
 
 impl ReloadReport {
@@ -141,5 +195,6 @@ impl ReloadReport {
             && self.changed.is_empty()
             && self.removed.is_empty()
             && self.failed.is_empty()
+            && self.skipped.is_empty()
     }
 }

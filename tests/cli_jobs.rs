@@ -531,7 +531,7 @@ fn files_from_reloads_plugins_between_files_and_reports_it_in_order() {
     assert_eq!(
         reload,
         json!({"type": "reload", "added": [{"plugin_dir": second.to_str().unwrap(), "plugin": "Second"}],
-               "changed": [], "removed": [], "failed": []})
+               "changed": [], "removed": [], "failed": [], "skipped": []})
     );
     let file = next_of_type(&lines, "file");
     assert_eq!(file["path"].as_str(), Some(paths[1].as_str()));

@@ -519,3 +519,22 @@ fn quiet_prints_findings_and_errors_only() {
     assert_eq!(kinds, ["file", "file", "file", "file", "file"]);
     assert!(lines.iter().all(|l| l["path"] != format!("{tree}/6")));
 }
+
+#[test]
+fn a_closed_stderr_does_not_end_the_scan() {
+    let plugins = Plugins::new();
+    plugins.add_good("good");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plugbox"))
+        .args(["scan", "--jobs", "2", "--plugins"])
+        .arg(plugins.path())
+        .arg("examples/samples")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nobody reads stderr: every write to it fails (EPIPE).
+    drop(child.stderr.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("marked.txt: Custom.MaliciousMarker"));
+}

@@ -11,7 +11,7 @@ use plugbox::{
     CallCost, CancelHandle, CommandConfig, CommandOutput, CommandPlugin, Dropped, Failure,
     FailureKind, Finding, Grants, HostConfig, Input, LoadError, LoadFailure, Manifest,
     ManifestError, Permissions, Plugin, PluginRun, Registry, ReloadReport, RunStatus, ScanReport,
-    Stage,
+    Snapshot, Stage,
 };
 
 type Loaded = Result<Arc<Plugin>, LoadFailure>;
@@ -50,6 +50,9 @@ fn signatures_an_embedder_relies_on() {
     let _: fn(&Registry) -> Vec<LoadFailure> = Registry::skipped;
     let _: fn(&Registry) -> io::Result<ReloadReport> = Registry::reload;
     let _: fn(&ReloadReport) -> bool = ReloadReport::is_empty;
+    let _: fn(&Registry) -> Arc<Snapshot> = Registry::snapshot;
+    let _: fn(&Snapshot) -> &[Arc<Plugin>] = Snapshot::plugins;
+    let _: fn(&Snapshot) -> u64 = Snapshot::max_input_bytes;
     let _: fn(&Path, &HostConfig) -> Result<Manifest, ManifestError> = Manifest::load;
     let _: fn(&[u8], &Path, &HostConfig) -> Result<Manifest, ManifestError> = Manifest::parse;
     let _: fn(&LoadError) -> bool = LoadError::is_skip;

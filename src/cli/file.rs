@@ -4,7 +4,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use plugbox::{Finding, Input, Registry, ScanReport, file_type};
+use plugbox::{Finding, Input, ScanReport, Snapshot, file_type};
 
 use super::reload::ReloadEvent;
 
@@ -70,9 +70,9 @@ pub enum Outcome {
 }
 
 /// Reads `path` within the limits and scans it with every plugin.
-pub fn scan_file(registry: &Registry, limits: FileLimits, path: PathBuf) -> Outcome {
+pub fn scan_file(plugins: &Snapshot, limits: FileLimits, path: PathBuf) -> Outcome {
     // A file larger than every plugin's memory cap fits none of them: it is not read.
-    let caps = registry.max_input_bytes();
+    let caps = plugins.max_input_bytes();
     let (limit, host_limit) = match limits.max_file_size {
         Some(max) if max <= caps => (max, HostLimit::MaxFileSize),
         _ => (caps, HostLimit::MemoryCaps),
@@ -81,7 +81,7 @@ pub fn scan_file(registry: &Registry, limits: FileLimits, path: PathBuf) -> Outc
         Ok(data) => {
             let shown = path.to_string_lossy().into_owned();
             let kind = file_type::detect(&data);
-            let mut report = registry.scan(Input::new(&data).path(&shown).file_type(kind));
+            let mut report = plugins.scan(Input::new(&data).path(&shown).file_type(kind));
             if limits.alert {
                 alert_skips(&mut report);
             }
@@ -90,6 +90,21 @@ pub fn scan_file(registry: &Registry, limits: FileLimits, path: PathBuf) -> Outc
                 file_type: kind,
                 bytes: data.len() as u64,
                 report,
+            }
+        }
+        Err(error)
+            if error.kind() == io::ErrorKind::FileTooLarge
+                && plugins.plugins().is_empty()
+                && host_limit == HostLimit::MemoryCaps =>
+        {
+            // Not a limit: nothing could scan it (an error reported at the start), and no
+            // finding says otherwise.
+            let reason = "no plugin is loaded to scan it".to_owned();
+            Outcome::NotScanned {
+                path,
+                limit: host_limit,
+                reason,
+                findings: Vec::new(),
             }
         }
         Err(error) if error.kind() == io::ErrorKind::FileTooLarge => {
@@ -135,7 +150,7 @@ fn limit_finding(plugin: &str, reason: &str) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plugbox::HostConfig;
+    use plugbox::{HostConfig, Registry};
 
     fn registry() -> Registry {
         let registry = Registry::new(HostConfig::default().with_max_memory_mb(1));
@@ -154,7 +169,7 @@ mod tests {
             max_file_size: Some(99),
             alert: true,
         };
-        match scan_file(&registry(), limits, path.clone()) {
+        match scan_file(&registry().snapshot(), limits, path.clone()) {
             Outcome::NotScanned {
                 limit,
                 reason,
@@ -180,7 +195,7 @@ mod tests {
             alert: false,
         };
         assert!(matches!(
-            scan_file(&registry(), limits, path),
+            scan_file(&registry().snapshot(), limits, path),
             Outcome::Scanned { bytes: 100, .. }
         ));
     }
@@ -194,7 +209,7 @@ mod tests {
             max_file_size: Some(u64::MAX),
             alert: false,
         };
-        match scan_file(&registry(), limits, path) {
+        match scan_file(&registry().snapshot(), limits, path) {
             Outcome::NotScanned {
                 limit, findings, ..
             } => {

@@ -31,7 +31,7 @@ pub fn main() -> ExitCode {
     let command = match args::parse(std::env::args_os().skip(1)) {
         Ok(command) => command,
         Err(message) => {
-            eprintln!("plugbox: error: {message}");
+            say_error(&message);
             return ExitCode::from(INCOMPLETE);
         }
     };
@@ -78,4 +78,10 @@ fn plugin_dir(flag: Option<PathBuf>) -> Result<PathBuf, String> {
         ));
     }
     Ok(dir)
+}
+
+/// `plugbox: error: MESSAGE` on stderr; a closed stderr is ignored rather than a panic.
+fn say_error(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "plugbox: error: {message}");
 }

@@ -71,7 +71,8 @@ impl Output {
         self.clear_progress();
         // Anything on stdout comes first, as it would unbuffered.
         let _ = self.stdout.flush();
-        eprintln!("plugbox: {text}");
+        // A closed stderr (`2>&1 | head`) must not end the scan: `eprintln!` would panic.
+        let _ = writeln!(std::io::stderr(), "plugbox: {text}");
     }
 
     /// A note or a warning: not shown with `--quiet`.

@@ -25,10 +25,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use plugbox::Registry;
+use plugbox::{Registry, Snapshot};
 
 use super::file::{FileLimits, Outcome, scan_file};
 use super::output::Output;
@@ -78,8 +78,9 @@ struct Dispatch<'a> {
 
 /// Work taken under the dispatch lock.
 enum Task {
-    /// A file to read and scan.
-    Scan(u64, PathBuf),
+    /// A file to read and scan, with the plugins current when it was numbered: a file
+    /// printed before a reload event is scanned by the plugins from before it.
+    Scan(u64, PathBuf, Arc<Snapshot>),
     /// Results known at once (an error, a reload event), in sequence order.
     Ready(Vec<(u64, Outcome)>),
 }
@@ -108,7 +109,7 @@ impl Dispatch<'_> {
         }
         let seq = self.number()?;
         let task = match item {
-            Next::File(path) => Task::Scan(seq, path),
+            Next::File(path) => Task::Scan(seq, path, registry.snapshot()),
             Next::Error(path, error) => Task::Ready(vec![(seq, Outcome::Error { path, error })]),
             Next::Fatal(message) => Task::Ready(vec![(seq, Outcome::Fatal(message))]),
         };
@@ -247,10 +248,10 @@ fn work(
                     printer.deliver(seq, outcome);
                 }
             }
-            Task::Scan(seq, path) => {
+            Task::Scan(seq, path, plugins) => {
                 let shown = path.display().to_string();
                 // A bug in a scan must not leave a hole the printer waits on for ever.
-                let outcome = catch_unwind(AssertUnwindSafe(|| scan_file(registry, limits, path)))
+                let outcome = catch_unwind(AssertUnwindSafe(|| scan_file(&plugins, limits, path)))
                     .unwrap_or_else(|_| {
                         Outcome::Fatal(format!("{shown}: internal error while scanning"))
                     });

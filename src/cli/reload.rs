@@ -57,6 +57,9 @@ pub struct ReloadEvent {
     /// Plugin directories that no longer load (a changed plugin's old version is dropped),
     /// each with its `reason`.
     pub failed: Vec<ReloadEntry>,
+    /// Plugin directories skipped on purpose (another platform, a newer engine version),
+    /// each with its `reason`: notes, not errors, as at the start.
+    pub skipped: Vec<ReloadEntry>,
 }
 
 impl ReloadEvent {
@@ -66,9 +69,11 @@ impl ReloadEvent {
             && self.changed.is_empty()
             && self.removed.is_empty()
             && self.failed.is_empty()
+            && self.skipped.is_empty()
     }
 
-    /// `{"type": "reload", "added": [...], "changed": [...], "removed": [...], "failed": [...]}`.
+    /// `{"type": "reload", "added": [...], "changed": [...], "removed": [...], "failed": [...],
+    /// "skipped": [...]}`.
     pub fn to_json(&self) -> Value {
         let list = |entries: &[ReloadEntry]| -> Vec<Value> {
             entries.iter().map(ReloadEntry::to_json).collect()
@@ -79,6 +84,7 @@ impl ReloadEvent {
             "changed": list(&self.changed),
             "removed": list(&self.removed),
             "failed": list(&self.failed),
+            "skipped": list(&self.skipped),
         })
     }
 
@@ -91,6 +97,7 @@ impl ReloadEvent {
             ("changed", &self.changed),
             ("removed", &self.removed),
             ("failed", &self.failed),
+            ("skipped", &self.skipped),
         ] {
             parts.extend(entries.iter().map(|e| format!("{word} {}", e.to_text())));
         }
@@ -135,6 +142,7 @@ pub fn check_plugin_changes(registry: &Registry, plugin_dir: &Path) -> ReloadEve
         changed: changes(&report.changed),
         removed: changes(&report.removed),
         failed: report.failed.iter().map(failed).collect(),
+        skipped: report.skipped.iter().map(failed).collect(),
     }
 }
 
@@ -160,6 +168,7 @@ mod tests {
                 None,
                 Some("plugin.json: field `name`\x1b[2J"),
             )],
+            skipped: Vec::new(),
         }
     }
 
@@ -184,6 +193,7 @@ mod tests {
                 "removed": [{"plugin_dir": "p/old", "plugin": "Old"}],
                 "failed": [{"plugin_dir": "p/bad", "plugin": null,
                             "reason": "plugin.json: field `name`\x1b[2J"}],
+                "skipped": [],
             })
         );
     }

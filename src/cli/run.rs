@@ -28,7 +28,7 @@ pub fn run(args: RunArgs) -> u8 {
     match run_module(&args, &name) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("plugbox: error: {message}");
+            super::say_error(&message);
             FAILED
         }
     }

@@ -34,14 +34,14 @@ pub fn scan(args: ScanArgs) -> u8 {
     let dir = match plugin_dir(args.plugins.clone()) {
         Ok(dir) => dir,
         Err(message) => {
-            eprintln!("plugbox: error: {message}");
+            super::say_error(&message);
             return INCOMPLETE;
         }
     };
     let files_from = match args.files_from.as_deref().map(FilesFrom::open).transpose() {
         Ok(files_from) => files_from,
         Err(message) => {
-            eprintln!("plugbox: error: {message}");
+            super::say_error(&message);
             return INCOMPLETE;
         }
     };

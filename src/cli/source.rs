@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use super::glob::Glob;
 use super::walk::{self, Entry};
 
-/// Longest path accepted from `--files-from`, in bytes; a longer entry is reported and
-/// skipped (a runaway line cannot fill memory).
-pub const MAX_LISTED_PATH_BYTES: usize = 64 * 1024;
+/// Longest path accepted from `--files-from`, in bytes (Linux's `PATH_MAX`); a longer entry
+/// is reported and skipped. With the read-ahead of `pool::READ_AHEAD` paths, paths waiting
+/// to be scanned take at most 256 MiB, whatever the list holds.
+pub const MAX_LISTED_PATH_BYTES: usize = 4096;
 
 /// One thing to scan, or to report in its place.
 #[derive(Debug)]
