@@ -46,6 +46,7 @@ pub mod abi;
 mod cancel;
 mod command;
 mod config;
+mod discovery;
 mod error;
 mod exports;
 pub mod file_type;

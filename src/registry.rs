@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::cancel::CancelHandle;
 use crate::config::HostConfig;
+use crate::discovery::{compile_all, discover};
 use crate::error::{LoadError, LoadFailure};
 use crate::findings::ScanReport;
 use crate::input::Input;
@@ -113,7 +114,8 @@ impl Registry {
         }
     }
 
-    /// Loads every immediate subdirectory of `dir` that holds a `plugin.json`, in name order.
+    /// Loads every immediate subdirectory of `dir` that holds a `plugin.json`, in name order
+    /// (compiled in parallel, on as many threads as there are cores).
     /// A plugin that fails to load is kept in [`Registry::failures`] (or
     /// [`Registry::skipped`], for another platform) and the others load regardless.
     /// [`reload`](Registry::reload) looks at `dir` again.
@@ -123,10 +125,25 @@ impl Registry {
         let candidates = discover(dir)?;
         let mut entries = self.lock_entries();
         let mut names = live_names(&entries);
+        // Compiled in parallel (each plugin has an engine of its own), accepted in name order,
+        // so the first of two plugins with one name still wins.
+        let dirs: Vec<&Path> = candidates
+            .iter()
+            .filter_map(|c| c.as_deref().ok())
+            .collect();
+        let mut compiled = compile_all(&self.config, &dirs).into_iter();
         let members = candidates
             .into_iter()
             .map(|candidate| match candidate {
-                Ok(plugin_dir) => self.load_member(plugin_dir, &mut names),
+                Ok(plugin_dir) => {
+                    let (source, result) = compiled.next().expect("one load per directory");
+                    let outcome = accept(&plugin_dir, result, &mut names);
+                    Member {
+                        dir: plugin_dir,
+                        source: Some(source),
+                        outcome,
+                    }
+                }
                 Err(failure) => unreadable(failure),
             })
             .collect();
@@ -523,39 +540,4 @@ fn unreadable(failure: LoadFailure) -> Member {
         source: None,
         outcome: Err(failure),
     }
-}
-
-/// Plugin directories under `dir` in name order; entries that cannot be read become failures.
-fn discover(dir: &Path) -> io::Result<Vec<Result<PathBuf, LoadFailure>>> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(error) => {
-                found.push(Err(LoadFailure::new(
-                    dir.to_path_buf(),
-                    None,
-                    LoadError::Read {
-                        path: dir.to_path_buf(),
-                        error: Arc::new(error),
-                    },
-                )));
-                continue;
-            }
-        };
-        let path = entry.path();
-        // A dangling or unreadable plugin.json still counts: loading it reports why.
-        if path.is_dir() && path.join("plugin.json").symlink_metadata().is_ok() {
-            found.push(Ok(path));
-        } else if path.is_dir() {
-            log::debug!("{}: no plugin.json, not a plugin", path.display());
-        }
-    }
-    found.sort_by(|a, b| match (a, b) {
-        (Ok(a), Ok(b)) => a.file_name().cmp(&b.file_name()),
-        (Ok(_), Err(_)) => std::cmp::Ordering::Greater,
-        (Err(_), Ok(_)) => std::cmp::Ordering::Less,
-        (Err(_), Err(_)) => std::cmp::Ordering::Equal,
-    });
-    Ok(found)
 }
