@@ -1,32 +1,14 @@
 //! The `plugbox scan` command: output, `--json`, exit codes, directory walking.
 
+mod cli_common;
 mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
+use cli_common::*;
 use common::*;
-use serde_json::{Value, json};
-
-fn plugbox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plugbox"))
-        .args(args)
-        .env_remove("PLUGBOX_PLUGINS")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn json_lines(output: &Output) -> Vec<Value> {
-    text(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect()
-}
+use serde_json::json;
 
 #[test]
 fn readme_scan_detects_the_marker_and_exits_1() {

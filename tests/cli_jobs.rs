@@ -3,6 +3,7 @@
 //! shows on a terminal only.
 #![cfg(feature = "cli")]
 
+mod cli_common;
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
@@ -11,21 +12,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use cli_common::*;
 use common::*;
 use serde_json::{Value, json};
-
-fn plugbox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plugbox"))
-        .args(args)
-        .env_remove("PLUGBOX_PLUGINS")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// A marker plugin (`Good`), one that traps on files of odd length (`Trap`), one that loops
 /// past its 200 ms budget on files starting with `S` (`Slow`), and a marker plugin capped at

@@ -2,34 +2,15 @@
 //! `--max-file-size`, `--exclude`, `--alert-exceeds-max`), the end summary, and `--quiet`.
 #![cfg(feature = "cli")]
 
+mod cli_common;
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use cli_common::*;
 use common::*;
 use serde_json::{Value, json};
-
-fn plugbox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plugbox"))
-        .args(args)
-        .env_remove("PLUGBOX_PLUGINS")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn json_lines(output: &Output) -> Vec<Value> {
-    text(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect()
-}
 
 fn of_type<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
     lines.iter().filter(|l| l["type"] == kind).collect()
