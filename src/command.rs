@@ -241,6 +241,7 @@ impl CommandPlugin {
         let Compiled {
             module,
             start_export,
+            ..
         } = compile(&runtime, wasm, wasm_path, Namespaces::WasiOnly)?;
         exports::check_command(&module)?;
         let preopens = preopens(&config.preopens)?;

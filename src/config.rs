@@ -55,6 +55,7 @@ pub struct HostConfig {
     max_memory_mb: u32,
     max_exec_ms: u32,
     filesystem: bool,
+    pre_initialization: bool,
 }
 
 impl Default for HostConfig {
@@ -69,11 +70,28 @@ impl Default for HostConfig {
             max_memory_mb: MAX_MEMORY_MB_RANGE.1,
             max_exec_ms: MAX_EXEC_MS_RANGE.1,
             filesystem: true,
+            pre_initialization: true,
         }
     }
 }
 
 impl HostConfig {
+    /// Whether plugins are pre-initialised (on by default): a plugin's start function and
+    /// `_initialize` run once at load, and every scan's fresh instance starts from the state
+    /// they left, when nothing they do could differ from one file to the next
+    /// ([`Plugin::is_pre_initialized`](crate::Plugin::is_pre_initialized)). Results are the
+    /// same either way; turning it off makes every instance run them again, as a fresh
+    /// instance without pre-initialisation does (to compare, or to debug a plugin).
+    pub fn with_pre_initialization(mut self, enabled: bool) -> Self {
+        self.pre_initialization = enabled;
+        self
+    }
+
+    /// Whether plugins are pre-initialised ([`HostConfig::with_pre_initialization`]).
+    pub fn pre_initialization(&self) -> bool {
+        self.pre_initialization
+    }
+
     /// Replaces the file-type names manifests may list (`all` is always accepted); a
     /// manifest listing another name is refused at load, so typos are caught there.
     pub fn with_file_types<I: IntoIterator<Item = S>, S: Into<String>>(mut self, types: I) -> Self {

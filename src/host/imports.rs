@@ -209,7 +209,7 @@ impl HostImport {
         )
     }
 
-    fn func_type(&self) -> FuncType {
+    pub(crate) fn func_type(&self) -> FuncType {
         FuncType::new(
             self.params.iter().map(|t| t.to_wasmi()),
             self.results.iter().map(|t| t.to_wasmi()),

@@ -7,6 +7,7 @@
 mod env;
 pub(crate) mod imports;
 mod output;
+pub(crate) mod preinit;
 mod state;
 mod wasi;
 

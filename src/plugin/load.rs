@@ -21,7 +21,8 @@ use crate::limits::MAX_MODULE_BYTES;
 use crate::manifest::{Manifest, SUPPORTED_PROTOCOLS};
 use crate::runtime::Runtime;
 use crate::sandbox::budget::Deadline;
-use crate::sandbox::{Sandbox, load_limits, start};
+use crate::sandbox::rewrite::{self, StateExports};
+use crate::sandbox::{Sandbox, load_limits};
 use crate::text::printable;
 
 /// Bytes offered to `plugin_name` / `plugin_version`; longer names are cut and a warning logged.
@@ -99,10 +100,13 @@ impl Plugin {
         let Compiled {
             module,
             start_export,
+            state,
         } = compile(&runtime, wasm, wasm_path, Namespaces::EnvAndWasi)?;
         let mut plugin = Plugin {
             runtime,
             start_export,
+            state_exports: state,
+            init_image: None,
             preopens: preopen.into_iter().collect(),
             exports: Exports::check(&module)?,
             manifest,
@@ -116,6 +120,9 @@ impl Plugin {
             load_dropped: Dropped::default(),
         };
         plugin.initialize()?;
+        if config.pre_initialization() {
+            plugin.pre_initialize();
+        }
         log::debug!(
             "loaded plugin '{}' from {} ({} fuel, {} us{})",
             plugin.name(),
@@ -186,8 +193,13 @@ impl Plugin {
         Ok(())
     }
 
-    /// Instantiation and `_initialize`, each under its own budget.
+    /// Instantiation and `_initialize`, each under its own budget; or, for a pre-initialised
+    /// plugin, instantiation and the state they would leave.
     pub(super) fn start(&self, sandbox: &mut Sandbox<'_, HostState>) -> Result<(), Failure> {
+        if let Some(image) = &self.init_image {
+            sandbox.instantiate(&self.module, None)?;
+            return sandbox.apply(image, Stage::Initialize);
+        }
         sandbox.instantiate(&self.module, self.start_export.as_deref())?;
         if self.exports.initialize {
             let result = sandbox.call("_initialize", (), Stage::Initialize, &sandbox.deadline());
@@ -228,6 +240,8 @@ pub(crate) struct Compiled {
     pub(crate) module: Module,
     /// The export the start function was moved to, if the module has one.
     pub(crate) start_export: Option<String>,
+    /// The exports of its state, if it can be pre-initialised.
+    pub(crate) state: Option<StateExports>,
 }
 
 /// Compiles `wasm` (named `wasm_path` in errors) under the load limits, with its start
@@ -247,7 +261,7 @@ pub(crate) fn compile(
         path: wasm_path.to_path_buf(),
         reason,
     };
-    let rewritten = start::rewrite(wasm).map_err(invalid)?;
+    let rewritten = rewrite::rewrite(wasm).map_err(invalid)?;
     let module = Module::new(&runtime.engine, &rewritten.wasm[..]).map_err(|e| {
         let reason = e.to_string();
         match e.kind() {
@@ -257,12 +271,13 @@ pub(crate) fn compile(
     })?;
     load_limits::check_counts(&module).map_err(over_limit)?;
     if let Some(export) = &rewritten.start_export {
-        start::check_type(&module, export).map_err(invalid)?;
+        rewrite::check_type(&module, export).map_err(invalid)?;
     }
     host::imports::check_imports(&module, namespaces)?;
     Ok(Compiled {
         module,
         start_export: rewritten.start_export,
+        state: rewritten.state,
     })
 }
 

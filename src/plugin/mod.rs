@@ -3,6 +3,7 @@
 //! `load.rs`; running it on one input (§3-§5) in `run.rs`.
 
 mod load;
+mod preinit;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ use crate::findings::{CallCost, Dropped, Failure, Finding};
 use crate::host::{HostState, Preopen};
 use crate::manifest::Manifest;
 use crate::runtime::Runtime;
+use crate::sandbox::preinit::InitImage;
+use crate::sandbox::rewrite::StateExports;
 
 pub(crate) use load::{Compiled, check_binary, compile, confine, read_module};
 pub(crate) use run::Scanned;
@@ -38,6 +41,11 @@ pub struct Plugin {
     exports: Exports,
     /// The export the start function was moved to at load, if the module has one.
     start_export: Option<String>,
+    /// The exports of the module's state, if it can be pre-initialised.
+    state_exports: Option<StateExports>,
+    /// What the start function and `_initialize` leave, when pre-initialised: each instance
+    /// gets it instead of running them.
+    init_image: Option<InitImage>,
     /// The canonical plugin directory at `/plugin` when `permissions.filesystem` is granted;
     /// none otherwise.
     preopens: Arc<[Preopen]>,
@@ -99,6 +107,16 @@ impl Plugin {
     /// What the module's `plugin_version` export returned at load, if it has one.
     pub fn guest_version(&self) -> Option<&str> {
         self.guest_version.as_deref()
+    }
+
+    /// Whether the plugin is pre-initialised: its start function and `_initialize` ran once,
+    /// at load, and each scan's instance starts from the state they left instead of running
+    /// them again ([`HostConfig::with_pre_initialization`](crate::HostConfig::with_pre_initialization)).
+    /// A plugin whose initialisation could act differently from one file to the next (it
+    /// reads the clock, randomness or the file's path, reports or logs, leaves files open or
+    /// changes a table) is not, and runs it in every instance.
+    pub fn is_pre_initialized(&self) -> bool {
+        self.init_image.is_some()
     }
 
     /// What loading cost: instantiation, `_initialize`, `on_load` and identification.

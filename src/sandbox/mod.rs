@@ -4,10 +4,12 @@
 
 pub(crate) mod budget;
 pub(crate) mod guest_memory;
+mod layout;
 pub(crate) mod limiter;
 pub(crate) mod load_limits;
+pub(crate) mod preinit;
+pub(crate) mod rewrite;
 mod sections;
-pub(crate) mod start;
 
 use std::time::{Duration, Instant};
 
@@ -185,6 +187,11 @@ impl<'r, S: SandboxState> Sandbox<'r, S> {
         let (_, memory) = self.instance.expect("reads follow instantiation");
         let data = memory.data(&self.store);
         &data[ptr.min(data.len())..ptr.saturating_add(len).min(data.len())]
+    }
+
+    /// The store's state.
+    pub(crate) fn state(&self) -> &S {
+        self.store.data()
     }
 
     /// The state and the summed cost of all calls.

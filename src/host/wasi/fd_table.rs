@@ -124,6 +124,28 @@ impl FdTable {
         Ok(())
     }
 
+    /// Whether the table holds what [`FdTable::new`] put in it, and nothing else.
+    pub(super) fn is_fresh(&self) -> bool {
+        let initial = 3 + self.preopens.len();
+        let as_made = self
+            .entries
+            .iter()
+            .take(initial)
+            .enumerate()
+            .all(|(fd, entry)| match (fd, entry) {
+                (0, Some(Entry::Stdin)) | (1, Some(Entry::Stdout)) | (2, Some(Entry::Stderr)) => {
+                    true
+                }
+                (fd, Some(Entry::Dir { host, root })) => {
+                    fd.checked_sub(3) == Some(*root) && *host == self.preopens[*root].host
+                }
+                _ => false,
+            });
+        as_made
+            && self.entries.len() >= initial
+            && self.entries[initial..].iter().all(Option::is_none)
+    }
+
     /// Number of open descriptors.
     #[cfg(test)]
     fn open_count(&self) -> usize {

@@ -71,6 +71,16 @@ impl WasiState {
     }
 }
 
+/// Whether `state` is as [`WasiState::new`] made it: the same descriptors (closed slots past
+/// them aside: the next file opened gets the same number either way), no output line in
+/// progress, no directory listing.
+pub(crate) fn is_fresh(state: &WasiState) -> bool {
+    state.fds.is_fresh()
+        && state.lines.iter().all(Vec::is_empty)
+        && state.listing.is_none()
+        && state.command.is_none()
+}
+
 /// How a WASI call fails: an errno for the guest, or a trap of the whole call.
 enum Fail {
     Errno(Errno),

@@ -1,52 +1,136 @@
-//! Start functions, made resumable. wasmi runs a module's start function inside
-//! instantiation, where it cannot be suspended for a clock check. So at load the module is
-//! rewritten: its start section is removed and the start function exported under a name of
-//! the host's ([`START_EXPORT`], made unique), and the host calls that export right after
-//! instantiation, under the same fuel slices and deadline as every other call. The order is
-//! the one WebAssembly prescribes (segments initialised, then the start function), so the
-//! plugin cannot tell the difference.
+//! The module rewrite at load, before compiling: what the host needs to run a plugin under
+//! its budget and to pre-initialise it, added to the module without changing what it does.
+//!
+//! - **Start functions, made resumable.** wasmi runs a module's start function inside
+//!   instantiation, where it cannot be suspended for a clock check. So the start section is
+//!   removed and the start function exported under a name of the host's ([`START_EXPORT`],
+//!   made unique), and the host calls that export right after instantiation, under the same
+//!   fuel slices and deadline as every other call. The order is the one WebAssembly
+//!   prescribes (segments initialised, then the start function), so the plugin cannot tell
+//!   the difference.
+//! - **State exports.** When the module's state can be carried from one instance to another
+//!   ([`layout`](super::layout)), its mutable globals and its tables are exported under names
+//!   of the host's ([`StateExports`]), so that [`preinit`](super::preinit) can read what
+//!   initialisation left in them and give it to later instances. Exports are invisible to
+//!   guest code.
 
 use std::borrow::Cow;
 
+use super::layout::{StateLayout, state_layout};
 use super::sections::{Section, leb128_u32, push_leb128, sections};
 
 /// The export name the start function gets (a suffix is added if the module uses it).
 pub(crate) const START_EXPORT: &str = "plugbox:start";
+/// The prefix of the state exports' names (a suffix is added if the module uses it).
+const STATE_PREFIX: &str = "plugbox:state";
 
 const CUSTOM_SECTION: u8 = 0;
 const EXPORT_SECTION: u8 = 7;
 const START_SECTION: u8 = 8;
 const TAG_SECTION: u8 = 13;
 const EXPORT_KIND_FUNC: u8 = 0;
+const EXPORT_KIND_TABLE: u8 = 1;
+const EXPORT_KIND_GLOBAL: u8 = 3;
 
-/// A module binary without a start section, and the export that runs its start function.
+/// A module binary without a start section, and the exports the host added.
 #[derive(Debug)]
 pub(crate) struct Rewritten<'a> {
     /// The module to compile.
     pub wasm: Cow<'a, [u8]>,
     /// The export to call after instantiation, if the module had a start function.
     pub start_export: Option<String>,
+    /// The exports of the module's state, if it can be pre-initialised.
+    pub state: Option<StateExports>,
 }
 
-/// Moves the start function of `wasm` into an export. A module without a start section, or
-/// whose sections do not parse, is returned unchanged (validation then reports what is wrong
-/// with it; and instantiation runs with no fuel, so a start function left in place could not
-/// run unbudgeted). A start section that could not be moved faithfully (two of them, extra
-/// bytes, out of order: all invalid) is an error naming what is wrong.
+/// The names under which a module's mutable globals and tables are exported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct StateExports {
+    /// One per mutable global.
+    pub globals: Vec<String>,
+    /// One per table.
+    pub tables: Vec<String>,
+}
+
+/// Moves the start function of `wasm` into an export, and exports its state when it can be
+/// pre-initialised. A module whose sections do not parse is returned unchanged (validation
+/// then reports what is wrong with it; and instantiation runs with no fuel, so a start
+/// function left in place could not run unbudgeted). A start section that could not be moved
+/// faithfully (two of them, extra bytes, out of order: all invalid) is an error naming what
+/// is wrong.
 pub(crate) fn rewrite(wasm: &[u8]) -> Result<Rewritten<'_>, String> {
-    let unchanged = Rewritten {
-        wasm: Cow::Borrowed(wasm),
-        start_export: None,
-    };
     let Some(sections) = sections(wasm) else {
-        return Ok(unchanged);
+        return Ok(Rewritten {
+            wasm: Cow::Borrowed(wasm),
+            start_export: None,
+            state: None,
+        });
     };
+    let start = start_function(&sections)?;
+    let layout = state_layout(&sections);
+    let exports = sections.iter().find(|s| s.id == EXPORT_SECTION);
+    let existing = match exports.map(|section| export_names(section.body)) {
+        None => Vec::new(),
+        Some(Some(names)) => names,
+        Some(None) if start.is_some() => return Err("has a malformed export section".into()),
+        // Validation will say what is wrong with it.
+        Some(None) => {
+            return Ok(Rewritten {
+                wasm: Cow::Borrowed(wasm),
+                start_export: None,
+                state: None,
+            });
+        }
+    };
+    let mut added = Vec::new();
+    let start_export = start.map(|func| {
+        let name = unique_name(&existing, START_EXPORT);
+        added.push((name.clone(), EXPORT_KIND_FUNC, func));
+        name
+    });
+    let state = layout.map(|layout| state_exports(&layout, &existing, &mut added));
+    if added.is_empty() {
+        return Ok(Rewritten {
+            wasm: Cow::Borrowed(wasm),
+            start_export,
+            state,
+        });
+    }
+    let export_section = with_exports(exports.map(|s| s.body), &added);
+    let mut out = Vec::with_capacity(wasm.len() + export_section.len());
+    out.extend_from_slice(&wasm[..8]);
+    let mut placed = false;
+    for section in &sections {
+        // Without an export section, the new one goes before the first section that must
+        // follow exports (start, elements, data count, code, data).
+        if exports.is_none() && !placed && matches!(section.id, 8..=12) {
+            out.extend_from_slice(&export_section);
+            placed = true;
+        }
+        match section.id {
+            EXPORT_SECTION => out.extend_from_slice(&export_section),
+            START_SECTION => {}
+            _ => out.extend_from_slice(section.whole),
+        }
+    }
+    if exports.is_none() && !placed {
+        out.extend_from_slice(&export_section);
+    }
+    Ok(Rewritten {
+        wasm: Cow::Owned(out),
+        start_export,
+        state,
+    })
+}
+
+/// The start function's index, if the module has a start section that can be moved.
+fn start_function(sections: &[Section<'_>]) -> Result<Option<u32>, String> {
     let mut starts = sections
         .iter()
         .enumerate()
         .filter(|(_, s)| s.id == START_SECTION);
     let Some((at, start)) = starts.next() else {
-        return Ok(unchanged);
+        return Ok(None);
     };
     if starts.next().is_some() {
         return Err("has more than one start section".into());
@@ -68,26 +152,35 @@ pub(crate) fn rewrite(wasm: &[u8]) -> Result<Rewritten<'_>, String> {
     {
         return Err("has its start section out of order".into());
     }
-    let exports = sections.iter().find(|s| s.id == EXPORT_SECTION);
-    let name =
-        unique_name(exports.map_or(&[][..], |s| s.body)).ok_or("has a malformed export section")?;
-    let export_section = with_export(exports.map(|s| s.body), &name, func);
-    let mut out = Vec::with_capacity(wasm.len() + name.len() + 16);
-    out.extend_from_slice(&wasm[..8]);
-    for section in &sections {
-        match section.id {
-            EXPORT_SECTION => out.extend_from_slice(&export_section),
-            // Without an export section, the new one takes the start section's place, which
-            // is a valid position for it (after globals, before elements).
-            START_SECTION if exports.is_none() => out.extend_from_slice(&export_section),
-            START_SECTION => {}
-            _ => out.extend_from_slice(section.whole),
-        }
+    Ok(Some(func))
+}
+
+/// Names the state exports of `layout`, adding them to `added`.
+fn state_exports(
+    layout: &StateLayout,
+    existing: &[&[u8]],
+    added: &mut Vec<(String, u8, u32)>,
+) -> StateExports {
+    // One prefix that no existing export name starts with, so no name can collide.
+    let prefix = (0..=existing.len())
+        .map(|n| match n {
+            0 => format!("{STATE_PREFIX}:"),
+            n => format!("{STATE_PREFIX}.{n}:"),
+        })
+        .find(|p| !existing.iter().any(|e| e.starts_with(p.as_bytes())))
+        .expect("one of len + 1 prefixes is free");
+    let mut state = StateExports::default();
+    for &global in &layout.mutable_globals {
+        let name = format!("{prefix}global{global}");
+        added.push((name.clone(), EXPORT_KIND_GLOBAL, global));
+        state.globals.push(name);
     }
-    Ok(Rewritten {
-        wasm: Cow::Owned(out),
-        start_export: Some(name),
-    })
+    for table in 0..layout.tables {
+        let name = format!("{prefix}table{table}");
+        added.push((name.clone(), EXPORT_KIND_TABLE, table));
+        state.tables.push(name);
+    }
+    state
 }
 
 /// Checks that the start function moved to `export` has the type WebAssembly requires of a
@@ -120,32 +213,29 @@ fn export_names(body: &[u8]) -> Option<Vec<&[u8]>> {
     Some(names)
 }
 
-/// [`START_EXPORT`], with a numeric suffix if the module already exports that name.
-fn unique_name(export_body: &[u8]) -> Option<String> {
-    let names = if export_body.is_empty() {
-        Vec::new()
-    } else {
-        export_names(export_body)?
-    };
-    let taken = |candidate: &str| names.contains(&candidate.as_bytes());
-    (0..=names.len())
+/// `base`, with a numeric suffix if the module already exports that name.
+fn unique_name(existing: &[&[u8]], base: &str) -> String {
+    (0..=existing.len())
         .map(|n| match n {
-            0 => START_EXPORT.to_owned(),
-            n => format!("{START_EXPORT}.{n}"),
+            0 => base.to_owned(),
+            n => format!("{base}.{n}"),
         })
-        .find(|candidate| !taken(candidate))
+        .find(|candidate| !existing.contains(&candidate.as_bytes()))
+        .expect("one of len + 1 names is free")
 }
 
-/// An export section (id, size, body) with `name` exporting function `func` appended.
-fn with_export(body: Option<&[u8]>, name: &str, func: u32) -> Vec<u8> {
+/// An export section (id, size, body) with the `added` exports (name, kind, index) appended.
+fn with_exports(body: Option<&[u8]>, added: &[(String, u8, u32)]) -> Vec<u8> {
     let (count, entries) = body.and_then(leb128_u32).unwrap_or((0, &[]));
-    let mut new_body = Vec::with_capacity(entries.len() + name.len() + 16);
-    push_leb128(&mut new_body, count + 1);
+    let mut new_body = Vec::with_capacity(entries.len() + added.len() * 24);
+    push_leb128(&mut new_body, count + added.len() as u32);
     new_body.extend_from_slice(entries);
-    push_leb128(&mut new_body, name.len() as u32);
-    new_body.extend_from_slice(name.as_bytes());
-    new_body.push(EXPORT_KIND_FUNC);
-    push_leb128(&mut new_body, func);
+    for (name, kind, index) in added {
+        push_leb128(&mut new_body, name.len() as u32);
+        new_body.extend_from_slice(name.as_bytes());
+        new_body.push(*kind);
+        push_leb128(&mut new_body, *index);
+    }
     let mut section = vec![EXPORT_SECTION];
     push_leb128(&mut section, new_body.len() as u32);
     section.extend_from_slice(&new_body);
