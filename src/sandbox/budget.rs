@@ -13,7 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use wasmi::{AsContextMut, Store, TypedFunc, TypedResumableCall, WasmParams, WasmResults};
+use wasmi::{AsContextMut, Func, ResumableCall, Store, Val};
 
 use super::SandboxState;
 use crate::cancel::CancelHandle;
@@ -178,31 +178,29 @@ impl Deadline {
     }
 }
 
-/// Calls `func` under `deadline`, in fuel slices.
-pub(crate) fn call<S, P, R>(
+/// Calls `func` with `params` under `deadline`, in fuel slices; its results go to
+/// `results`. Not generic over the signature: one copy of this loop (and of wasmi's resumable
+/// call) serves every export the host calls.
+pub(crate) fn call<S: SandboxState>(
     store: &mut Store<S>,
-    func: &TypedFunc<P, R>,
-    params: P,
+    func: &Func,
+    params: &[Val],
+    results: &mut [Val],
     deadline: &Deadline,
-) -> (Result<R, Interrupted>, CallCost)
-where
-    S: SandboxState,
-    P: WasmParams,
-    R: WasmResults,
-{
+) -> (Result<(), Interrupted>, CallCost) {
     let started = Instant::now();
     let mut cost = CallCost::default();
     let mut rate = CallRate::new();
     let mut slice = rate.next_slice(deadline, 0);
     let mut slice_start = (Instant::now(), store.data().host_time());
-    let mut outcome =
-        set_fuel(store, slice).and_then(|()| func.call_resumable(&mut *store, params));
+    let mut outcome = set_fuel(store, slice)
+        .and_then(|()| func.call_resumable(&mut *store, params, &mut *results));
     let result = loop {
         let burnt = slice - store.get_fuel().unwrap_or(0);
         cost.fuel = cost.fuel.saturating_add(burnt);
         match outcome {
-            Ok(TypedResumableCall::Finished(value)) => break Ok(value),
-            Ok(TypedResumableCall::OutOfFuel(suspended)) => {
+            Ok(ResumableCall::Finished) => break Ok(()),
+            Ok(ResumableCall::OutOfFuel(suspended)) => {
                 let host_time = store.data().host_time().saturating_sub(slice_start.1);
                 rate.record(slice, slice_start.0.elapsed().saturating_sub(host_time));
                 if deadline.is_cancelled() {
@@ -213,21 +211,17 @@ where
                 }
                 slice = rate.next_slice(deadline, suspended.required_fuel());
                 slice_start = (Instant::now(), store.data().host_time());
-                outcome = set_fuel(store, slice).and_then(|()| suspended.resume(&mut *store));
+                outcome = set_fuel(store, slice)
+                    .and_then(|()| suspended.resume(&mut *store, &mut *results));
             }
-            Ok(TypedResumableCall::HostTrap(suspended)) => {
-                // The typed handle only lends its error: keep what classification needs.
-                let error = suspended.host_error();
+            Ok(ResumableCall::HostTrap(suspended)) => {
+                let error = suspended.into_host_error();
                 if let Some(exhausted) = error.downcast_ref::<BudgetExhausted>() {
                     break Err(match exhausted.cancelled {
                         true => Interrupted::Cancelled,
                         false => Interrupted::Timeout,
                     });
                 }
-                let error = match error.i32_exit_status() {
-                    Some(status) => wasmi::Error::i32_exit(status),
-                    None => wasmi::Error::new(error.to_string()),
-                };
                 break Err(Interrupted::Trap(error));
             }
             Err(error) => break Err(Interrupted::Trap(error)),

@@ -14,7 +14,7 @@ mod sections;
 use std::time::{Duration, Instant};
 
 use wasmi::errors::ErrorKind;
-use wasmi::{Instance, Linker, Memory, Module, Store, TrapCode, WasmParams, WasmResults};
+use wasmi::{Instance, Linker, Memory, Module, Store, TrapCode, Val, ValType};
 
 use crate::cancel::CancelHandle;
 use crate::findings::{CallCost, Failure, FailureKind, Stage};
@@ -37,6 +37,51 @@ pub(crate) trait SandboxState: Sized + 'static {
     fn end_call(&mut self);
     /// Time spent in host functions so far.
     fn host_time(&self) -> Duration;
+}
+
+/// What the host passes to an export: nothing, one or two `i32`s (every export the ABI
+/// calls takes these).
+pub(crate) trait Params {
+    /// The values, and how many of them are used.
+    fn into_vals(self) -> ([Val; 2], usize);
+}
+
+impl Params for () {
+    fn into_vals(self) -> ([Val; 2], usize) {
+        ([Val::I32(0), Val::I32(0)], 0)
+    }
+}
+
+impl Params for i32 {
+    fn into_vals(self) -> ([Val; 2], usize) {
+        ([Val::I32(self), Val::I32(0)], 1)
+    }
+}
+
+impl Params for (i32, i32) {
+    fn into_vals(self) -> ([Val; 2], usize) {
+        ([Val::I32(self.0), Val::I32(self.1)], 2)
+    }
+}
+
+/// What an export the host calls returns: nothing or one `i32`.
+pub(crate) trait Results {
+    /// How many values.
+    const COUNT: usize;
+    /// The result, from values of the checked type.
+    fn from_vals(vals: &[Val]) -> Self;
+}
+
+impl Results for () {
+    const COUNT: usize = 0;
+    fn from_vals(_: &[Val]) -> Self {}
+}
+
+impl Results for i32 {
+    const COUNT: usize = 1;
+    fn from_vals(vals: &[Val]) -> Self {
+        vals[0].i32().expect("the export's type was checked")
+    }
 }
 
 /// A store with at most one instance of a plugin module, and what its calls cost.
@@ -109,21 +154,46 @@ impl<'r, S: SandboxState> Sandbox<'r, S> {
 
     /// Calls the export `name` under `deadline`. The export's presence and signature were
     /// checked at load.
-    pub(crate) fn call<P: WasmParams, R: WasmResults>(
+    pub(crate) fn call<P: Params, R: Results>(
         &mut self,
         name: &str,
         params: P,
         stage: Stage,
         deadline: &Deadline,
     ) -> Result<R, Failure> {
+        let (params, count) = params.into_vals();
+        let mut results = [Val::I32(0)];
+        let results = &mut results[..R::COUNT];
+        self.call_dynamic(name, &params[..count], results, stage, deadline)?;
+        Ok(R::from_vals(results))
+    }
+
+    /// [`Sandbox::call`] with the parameters and results as values: the one copy of the call
+    /// path.
+    fn call_dynamic(
+        &mut self,
+        name: &str,
+        params: &[Val],
+        results: &mut [Val],
+        stage: Stage,
+        deadline: &Deadline,
+    ) -> Result<(), Failure> {
         let (instance, _) = self.instance.expect("calls follow instantiation");
         // Signatures were checked at load; a mismatch here is still the plugin's failure,
         // never a host panic.
+        let abi = |reason: String| Failure::new(FailureKind::Abi, stage, reason);
         let func = instance
-            .get_typed_func::<P, R>(&self.store, name)
-            .map_err(|e| Failure::new(FailureKind::Abi, stage, format!("export `{name}`: {e}")))?;
+            .get_func(&self.store, name)
+            .ok_or_else(|| abi(format!("export `{name}` is not a function")))?;
+        let ty = func.ty(&self.store);
+        let all_i32 = |types: &[ValType], count: usize| {
+            types.len() == count && types.iter().all(|t| *t == ValType::I32)
+        };
+        if !all_i32(ty.params(), params.len()) || !all_i32(ty.results(), results.len()) {
+            return Err(abi(format!("export `{name}` has type {ty:?}")));
+        }
         self.begin_call(deadline);
-        let (result, cost) = budget::call(&mut self.store, &func, params, deadline);
+        let (result, cost) = budget::call(&mut self.store, &func, params, results, deadline);
         self.store.data_mut().end_call();
         self.cost.add(cost);
         result.map_err(|interrupted| self.failure(stage, interrupted))
