@@ -100,7 +100,11 @@ impl Plugin {
             module,
             start_export,
         } = compile(&runtime, wasm, wasm_path, Namespaces::EnvAndWasi)?;
+        let imports_helpers = module
+            .imports()
+            .any(|import| import.module() == host::PLUGBOX_MODULE);
         let mut plugin = Plugin {
+            imports_helpers,
             runtime,
             start_export,
             preopens: preopen.into_iter().collect(),
