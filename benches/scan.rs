@@ -3,17 +3,22 @@
 //! `cargo bench --bench scan` (release profile). For each example plugin alone: the cost of
 //! loading it (cold start), of a scan of an empty file (a fresh instance per file), and of a
 //! 4 KiB and a 1 MiB file; and, as a yardstick on the same machine in the same run, a native
-//! Rust search for the marker over the same bytes.
+//! Rust search for the marker over the same bytes. Inputs are handed over as `SharedBytes`
+//! (`Input::shared`), as the CLI does, so that `marker-find` (`"input": "host"`) reads them
+//! without a copy.
 
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use plugbox::{HostConfig, Registry};
+use std::sync::Arc;
+
+use plugbox::{HostConfig, Input, Registry, SharedBytes};
 
 const ROUNDS: usize = 11;
 const PLUGINS: &[&str] = &[
     "marker-scanner",
+    "marker-find",
     "rust-marker",
     "c-marker",
     "signature-list",
@@ -50,18 +55,19 @@ fn file(size: usize) -> Vec<u8> {
 
 fn main() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/plugins");
-    let small = file(4096);
-    let large = file(1 << 20);
+    let small: SharedBytes = Arc::new(file(4096));
+    let large: SharedBytes = Arc::new(file(1 << 20));
+    let nothing: SharedBytes = Arc::new(Vec::new());
     let native_small = measure(20_000, || {
         black_box(
-            black_box(&small)
+            black_box((*small).as_ref())
                 .windows(16)
                 .any(|w| w == b"MALICIOUS_MARKER"),
         );
     });
     let native_large = measure(200, || {
         black_box(
-            black_box(&large)
+            black_box((*large).as_ref())
                 .windows(16)
                 .any(|w| w == b"MALICIOUS_MARKER"),
         );
@@ -80,26 +86,22 @@ fn main() {
         let registry = load(&dir);
         assert_eq!(
             registry
-                .scan(
-                    plugbox::Input::new(&small)
-                        .path("bench")
-                        .file_type("unknown")
-                )
+                .scan(Input::shared(&small).path("bench").file_type("unknown"))
                 .findings
                 .len(),
             1,
             "{name}"
         );
-        let scan = |data: &[u8]| {
+        let scan = |data: &SharedBytes| {
             black_box(
                 registry.scan(
-                    plugbox::Input::new(black_box(data))
+                    Input::shared(black_box(data))
                         .path("bench")
                         .file_type("unknown"),
                 ),
             );
         };
-        let empty = measure(1000, || scan(b""));
+        let empty = measure(1000, || scan(&nothing));
         let four_k = measure(1000, || scan(&small));
         let one_m = measure(5, || scan(&large));
         println!(

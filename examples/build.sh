@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds every example plugin's .wasm from its source, in place:
 #   marker-scanner    WAT            cargo run --example wat2wasm
+#   marker-find       WAT            (same)
 #   rust-marker       Rust std       rustup target wasm32-wasip1
 #   c-marker          C, wasi-libc   Debian clang, lld, wasi-libc, libclang-rt-dev-wasm32
 #   signature-list    C, wasi-libc   (same)
@@ -23,6 +24,8 @@ result() { # name, command...
 # --- WAT
 result marker-scanner cargo run -q --example wat2wasm -- \
   "$plugins/marker-scanner/marker_scanner.wat" "$plugins/marker-scanner/marker_scanner.wasm"
+result marker-find cargo run -q --example wat2wasm -- \
+  "$plugins/marker-find/marker_find.wat" "$plugins/marker-find/marker_find.wasm"
 
 # --- Rust std for wasm32-wasip1
 build_rust() ( # plugin directory, file name of the built module

@@ -82,11 +82,12 @@ fn main() -> std::io::Result<()> {
 
 fn scan(registry: &Registry, path: &std::path::Path) {
     let data = match plugbox::read_input(path, registry.max_input_bytes()) {
-        Ok(data) => data,
+        // Shared, not copied, with plugins reading through the host helpers.
+        Ok(data) => std::sync::Arc::new(data) as plugbox::SharedBytes,
         Err(error) => return eprintln!("daemon: {}: {error}", path.display()),
     };
     let shown = path.to_string_lossy();
-    let report = registry.scan(Input::new(&data).path(&shown));
+    let report = registry.scan(Input::shared(&data).path(&shown));
     for finding in &report.findings {
         println!(
             "{shown}: {} [score {}] by '{}'",

@@ -1,4 +1,4 @@
-//! The host functions a plugin may import (CONTRACT §4 and §6), as the host links them:
+//! The host functions a plugin may import (CONTRACT §4, §6 and §10), as the host links them:
 //! for tools that check or generate plugins. `abi/ABI.md` describes what each does.
 //!
 //! ```

@@ -51,7 +51,12 @@ pub(crate) fn compile_all(config: &HostConfig, dirs: &[&Path]) -> Vec<Compiled> 
 }
 
 /// Plugin directories under `dir` in name order; entries that cannot be read become failures.
+/// A `dir` that holds a `plugin.json` itself is one plugin directory, and the only one found
+/// (`plugbox scan --plugins examples/plugins/marker-find`).
 pub(crate) fn discover(dir: &Path) -> io::Result<Vec<Result<PathBuf, LoadFailure>>> {
+    if dir.is_dir() && dir.join("plugin.json").symlink_metadata().is_ok() {
+        return Ok(vec![Ok(dir.to_path_buf())]);
+    }
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = match entry {

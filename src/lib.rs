@@ -72,8 +72,8 @@ pub use files::read_input;
 pub use findings::{
     CallCost, Dropped, Failure, FailureKind, Finding, PluginRun, RunStatus, ScanReport, Stage,
 };
-pub use input::Input;
-pub use manifest::{Manifest, ManifestError, Permissions};
+pub use input::{Input, SharedBytes};
+pub use manifest::{InputMode, Manifest, ManifestError, Permissions};
 pub use plugin::{Grants, Plugin};
 pub use registry::Registry;
 pub use reload::{PluginChange, ReloadReport};

@@ -1,6 +1,6 @@
 //! Every number plugbox enforces, with its unit, in one place: what a manifest may ask for,
 //! what loading a module may cost, what one plugin may report per file, and how much work one
-//! WASI call may ask of the host. `abi/ABI.md` explains each; the module named in each
+//! WASI call or `plugbox` helper may ask of the host. `abi/ABI.md` explains each; the module named in each
 //! constant's documentation enforces it.
 //!
 //! ```
@@ -95,6 +95,25 @@ pub const MAX_LOG_MESSAGE_BYTES: usize = 4096;
 pub const MAX_LOG_BYTES_PER_SCAN: usize = 64 * 1024;
 /// Most log messages one plugin may emit for one file (or at load), empty ones included.
 pub const MAX_LOG_MESSAGES_PER_SCAN: usize = 1024;
+
+// ---- the `plugbox` host helpers (CONTRACT §10; enforced in `host/plugbox.rs`) ----
+
+/// Largest input a plugin with `"input": "host"` is given, in bytes: such a plugin reads the
+/// input through the `plugbox` helpers instead of its memory, so its memory cap does not
+/// bound it. A larger input is skipped for it. This is the most a plugin with
+/// `"input": "copy"` can ever take (the top of [`MAX_MEMORY_MB_RANGE`]), so a host-input
+/// plugin never makes a host read a larger file than a copy plugin could
+/// ([`Snapshot::max_input_bytes`](crate::Snapshot::max_input_bytes)). A host that wants less
+/// reads less (the CLI's `--max-file-size`).
+pub const MAX_HOST_INPUT_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// Longest needle `plugbox.find` accepts, in bytes; a longer one traps. The needle is read in
+/// place from guest memory (never copied); the cap bounds the work of checking one candidate
+/// match.
+pub const MAX_FIND_NEEDLE_BYTES: usize = 4096;
+/// How much work `plugbox.read` and `plugbox.find` do between two checks of the call's
+/// deadline, in bytes: bytes copied, or bytes of input examined plus needle bytes compared.
+/// About a millisecond of work or less.
+pub const HELPER_STEP_BYTES: usize = 4 * 1024 * 1024;
 
 // ---- command plugins (CONTRACT §9; enforced in `host/wasi/command_io.rs`) ----
 

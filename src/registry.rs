@@ -118,7 +118,9 @@ impl Registry {
     /// (compiled in parallel, on as many threads as there are cores).
     /// A plugin that fails to load is kept in [`Registry::failures`] (or
     /// [`Registry::skipped`], for another platform) and the others load regardless.
-    /// [`reload`](Registry::reload) looks at `dir` again.
+    /// [`reload`](Registry::reload) looks at `dir` again. A `dir` that holds a `plugin.json`
+    /// itself is a plugin directory: that plugin is loaded alone (and reloaded like the
+    /// others).
     ///
     /// Errors only when `dir` itself cannot be read.
     pub fn load_dir(&self, dir: &Path) -> io::Result<()> {

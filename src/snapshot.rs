@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::cancel::CancelHandle;
 use crate::error::LoadFailure;
 use crate::findings::ScanReport;
-use crate::input::Input;
+use crate::input::{Input, SharedBytes};
 use crate::plugin::{Plugin, Scanned};
 
 /// The plugins of a [`Registry`](crate::Registry) at one moment, and what failed to load:
@@ -53,12 +53,15 @@ impl Snapshot {
         &self.skipped
     }
 
-    /// The largest memory any of these plugins was granted, in bytes: an input larger than
-    /// this fits none of them ([`read_input`](crate::read_input)).
+    /// The largest input any of these plugins can scan, in bytes: an input larger than this
+    /// fits none of them ([`read_input`](crate::read_input)). That is the largest memory any
+    /// of them was granted, or [`MAX_HOST_INPUT_BYTES`](crate::limits::MAX_HOST_INPUT_BYTES)
+    /// when one reads its input through the host (`"input": "host"`):
+    /// [`Plugin::max_input_bytes`].
     pub fn max_input_bytes(&self) -> u64 {
         self.plugins
             .iter()
-            .map(|plugin| plugin.grants().max_memory_bytes() as u64)
+            .map(|plugin| plugin.max_input_bytes())
             .max()
             .unwrap_or(0)
     }
@@ -78,13 +81,24 @@ impl Snapshot {
     }
 
     fn scan_with(&self, input: Input<'_>, cancel: Option<&CancelHandle>) -> ScanReport {
+        let file_type = input.file_type_name();
+        let called = || self.plugins.iter().filter(|p| p.accepts(file_type));
+        // Plugins reading through the host helpers need the bytes shared: as given, or copied
+        // once for all of them.
+        let copied: Option<SharedBytes> = match input.shared_bytes() {
+            None if called().any(|p| p.reads_through_host()) => {
+                Some(std::sync::Arc::new(input.data().to_vec()))
+            }
+            _ => None,
+        };
         let scanned = Scanned {
             data: input.data(),
+            shared: input.shared_bytes().or(copied.as_ref()),
             path: input.path_name(),
-            file_type: input.file_type_name(),
+            file_type,
         };
         let mut report = ScanReport::default();
-        for plugin in self.plugins.iter().filter(|p| p.accepts(scanned.file_type)) {
+        for plugin in called() {
             let (run, findings) = plugin.run(scanned, cancel);
             report.findings.extend(findings);
             report.runs.push(run);

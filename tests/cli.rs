@@ -22,7 +22,7 @@ fn readme_scan_detects_the_marker_and_exits_1() {
         "{stdout}"
     );
     assert!(!stdout.contains("clean.txt"), "{stdout}");
-    assert!(text(&out.stderr).contains("3 files scanned with 5 plugins"));
+    assert!(text(&out.stderr).contains("3 files scanned with 6 plugins"));
 }
 
 #[test]
@@ -32,6 +32,7 @@ fn every_example_plugin_reports_through_plugbox_scan() {
     for line in [
         "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'AssemblyScript Marker Scanner'",
         "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'C Marker Scanner'",
+        "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'Marker Find'",
         "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'Rust Marker Scanner'",
         "examples/samples/marked.txt: Signature.MaliciousMarker [score 70] by 'Signature List'",
         "examples/samples/installer.sh: Signature.CurlPipeShell [score 70] by 'Signature List'",
@@ -107,7 +108,7 @@ fn json_output_is_one_object_per_line_with_stable_fields() {
             "detail": "Found MALICIOUS_MARKER string in file data"
         }])
     );
-    let run = &marked["plugins"][2];
+    let run = &marked["plugins"][3];
     assert_eq!(run["plugin"], "Marker Scanner");
     assert_eq!(run["status"], "ok");
     assert_eq!(run["score"], 85);
@@ -117,7 +118,7 @@ fn json_output_is_one_object_per_line_with_stable_fields() {
     let summary = &lines[3];
     assert_eq!(
         (summary["files"].as_u64(), summary["detections"].as_u64()),
-        (Some(3), Some(6))
+        (Some(3), Some(7))
     );
     assert_eq!(summary["errors"], 0);
 }

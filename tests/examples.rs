@@ -53,6 +53,7 @@ fn every_example_plugin_detects_its_marker() {
         [
             "AssemblyScript Marker Scanner",
             "C Marker Scanner",
+            "Marker Find",
             "Marker Scanner",
             "Rust Marker Scanner",
             "Signature List"
@@ -67,6 +68,7 @@ fn every_example_plugin_detects_its_marker() {
                 85
             ),
             ("C Marker Scanner", "Custom.MaliciousMarker", 85),
+            ("Marker Find", "Custom.MaliciousMarker", 85),
             ("Marker Scanner", "Custom.MaliciousMarker", 85),
             ("Rust Marker Scanner", "Custom.MaliciousMarker", 85),
             ("Signature List", "Signature.MaliciousMarker", 70),
@@ -146,6 +148,7 @@ fn examples_carry_their_toolchains_imports() {
         );
     }
     assert!(imports("as-marker/as_marker.wasm").contains("env.abort"));
+    assert!(imports("marker-find/marker_find.wasm").contains("plugbox.find"));
 }
 
 #[test]

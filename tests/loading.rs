@@ -444,3 +444,31 @@ fn oversized_module_file_is_refused_before_reading() {
     assert!(load_error(&registry, "huge").contains("modules may be at most"));
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }
+
+#[test]
+fn load_dir_on_a_plugin_directory_loads_that_plugin_alone() {
+    let plugins = Plugins::new();
+    let good = plugins.add_good("good");
+    // A plugin directory inside it is not looked at: the directory is one plugin.
+    std::fs::create_dir(good.join("nested")).unwrap();
+    for file in ["plugin.json", "plugin.wasm"] {
+        std::fs::copy(good.join(file), good.join("nested").join(file)).unwrap();
+    }
+    let registry = Registry::new(HostConfig::default());
+    registry.load_dir(&good).unwrap();
+    assert!(registry.failures().is_empty(), "{:?}", registry.failures());
+    let names: Vec<String> = registry
+        .plugins()
+        .iter()
+        .map(|p| p.name().to_owned())
+        .collect();
+    assert_eq!(names, ["Good"]);
+    assert_good_found_marker(&scan(&registry, MARKED));
+    assert!(registry.reload().unwrap().is_empty());
+    // Its plugin.json gone, it is a directory of plugins again.
+    std::fs::remove_file(good.join("plugin.json")).unwrap();
+    registry.reload().unwrap();
+    let nested = registry.plugins();
+    assert_eq!(nested.len(), 1, "{:?}", registry.failures());
+    assert_eq!(nested[0].dir(), Some(good.join("nested").as_path()));
+}

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use plugbox::abi::{HostImport, ValueType};
 use plugbox::{
     CallCost, CancelHandle, CommandConfig, CommandOutput, CommandPlugin, Dropped, Failure,
-    FailureKind, Finding, Grants, HostConfig, Input, LoadError, LoadFailure, Manifest,
+    FailureKind, Finding, Grants, HostConfig, Input, InputMode, LoadError, LoadFailure, Manifest,
     ManifestError, Permissions, Plugin, PluginRun, Registry, ReloadReport, RunStatus, ScanReport,
-    Snapshot, Stage,
+    SharedBytes, Snapshot, Stage,
 };
 
 type Loaded = Result<Arc<Plugin>, LoadFailure>;
@@ -79,6 +79,11 @@ fn signatures_an_embedder_relies_on() {
     let _: fn(&Manifest) -> &[String] = Manifest::file_types;
     let _: fn(&Manifest) -> &semver::Version = Manifest::min_engine_version;
     let _: fn(&Manifest) -> u32 = Manifest::protocol_version;
+    let _: fn(&Manifest) -> InputMode = Manifest::input;
+    let _: fn(InputMode) -> &'static str = InputMode::name;
+    let _: fn(&Plugin) -> InputMode = Plugin::input_mode;
+    let _: fn(&Plugin) -> u64 = Plugin::max_input_bytes;
+    let _: [InputMode; 2] = [InputMode::Copy, InputMode::Host];
     let _: fn(&Manifest) -> Permissions = Manifest::permissions;
     let _: fn(&Manifest) -> &[String] = Manifest::unknown_keys;
     let _: fn(&Permissions) -> usize = Permissions::max_memory_bytes;
@@ -140,6 +145,7 @@ fn signatures_an_embedder_relies_on() {
 /// `Input`'s methods, for inputs borrowed for `'a`.
 fn input_signatures<'a>(_: &'a [u8]) {
     let _: fn(&'a [u8]) -> Input<'a> = Input::new;
+    let _: fn(&'a SharedBytes) -> Input<'a> = Input::shared;
     let _: fn(Input<'a>, &'a str) -> Input<'a> = Input::path;
     let _: fn(Input<'a>, &'a str) -> Input<'a> = Input::file_type;
     let _: fn(&Input<'a>) -> &'a [u8] = Input::data;

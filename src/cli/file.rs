@@ -3,8 +3,9 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use plugbox::{Finding, Input, ScanReport, Snapshot, file_type};
+use plugbox::{Finding, Input, InputMode, ScanReport, SharedBytes, Snapshot, file_type};
 
 use super::reload::ReloadEvent;
 
@@ -29,7 +30,8 @@ pub struct FileLimits {
 pub enum HostLimit {
     /// `--max-file-size`.
     MaxFileSize,
-    /// Larger than the largest memory cap of the loaded plugins.
+    /// Larger than the largest memory cap of the loaded plugins (or, with a plugin reading
+    /// through the host, `plugbox::limits::MAX_HOST_INPUT_BYTES`).
     MemoryCaps,
 }
 
@@ -71,7 +73,8 @@ pub enum Outcome {
 
 /// Reads `path` within the limits and scans it with every plugin.
 pub fn scan_file(plugins: &Snapshot, limits: FileLimits, path: PathBuf) -> Outcome {
-    // A file larger than every plugin's memory cap fits none of them: it is not read.
+    // A file larger than every plugin's memory cap (or the host-input limit) fits none of
+    // them: it is not read.
     let caps = plugins.max_input_bytes();
     let (limit, host_limit) = match limits.max_file_size {
         Some(max) if max <= caps => (max, HostLimit::MaxFileSize),
@@ -81,14 +84,17 @@ pub fn scan_file(plugins: &Snapshot, limits: FileLimits, path: PathBuf) -> Outco
         Ok(data) => {
             let shown = path.to_string_lossy().into_owned();
             let kind = file_type::detect(&data);
-            let mut report = plugins.scan(Input::new(&data).path(&shown).file_type(kind));
+            let bytes = data.len() as u64;
+            // Read once, and shared as it is with plugins reading through the host helpers.
+            let data: SharedBytes = Arc::new(data);
+            let mut report = plugins.scan(Input::shared(&data).path(&shown).file_type(kind));
             if limits.alert {
                 alert_skips(&mut report);
             }
             Outcome::Scanned {
                 path: shown,
                 file_type: kind,
-                bytes: data.len() as u64,
+                bytes,
                 report,
             }
         }
@@ -108,15 +114,28 @@ pub fn scan_file(plugins: &Snapshot, limits: FileLimits, path: PathBuf) -> Outco
             }
         }
         Err(error) if error.kind() == io::ErrorKind::FileTooLarge => {
-            not_scanned(path, host_limit, &error, limits.alert)
+            let host_input = plugins
+                .plugins()
+                .iter()
+                .any(|plugin| plugin.input_mode() == InputMode::Host);
+            not_scanned(path, host_limit, host_input, &error, limits.alert)
         }
         Err(error) => Outcome::Error { path, error },
     }
 }
 
-fn not_scanned(path: PathBuf, limit: HostLimit, error: &io::Error, alert: bool) -> Outcome {
+fn not_scanned(
+    path: PathBuf,
+    limit: HostLimit,
+    host_input: bool,
+    error: &io::Error,
+    alert: bool,
+) -> Outcome {
     let reason = match limit {
         HostLimit::MaxFileSize => format!("{error}, the --max-file-size limit"),
+        HostLimit::MemoryCaps if host_input => {
+            format!("{error}, the largest input of a plugin with \"input\": \"host\"")
+        }
         HostLimit::MemoryCaps => format!("{error}, the largest plugin memory cap"),
     };
     let findings = if alert {

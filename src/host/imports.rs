@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use wasmi::{Caller, Engine, ExternType, FuncType, Linker, Module, ValType};
 
-use super::{HostState, env, wasi};
+use super::{HostState, env, plugbox, wasi};
 use crate::error::LoadError;
 use crate::exports::describe;
 
@@ -170,7 +170,7 @@ pub struct HostImport {
 }
 
 impl HostImport {
-    /// The import module: `env` or `wasi_snapshot_preview1`.
+    /// The import module: `env`, `plugbox` or `wasi_snapshot_preview1`.
     pub fn module(&self) -> &'static str {
         self.module
     }
@@ -225,8 +225,8 @@ impl HostImport {
     }
 }
 
-/// Every host function plugbox provides, `env` first, then `wasi_snapshot_preview1`, each in
-/// list order.
+/// Every host function plugbox provides, `env` first, then `plugbox`, then
+/// `wasi_snapshot_preview1`, each in list order.
 pub fn host_imports() -> &'static [HostImport] {
     static TABLE: OnceLock<Vec<HostImport>> = OnceLock::new();
     TABLE.get_or_init(table)
@@ -236,6 +236,7 @@ pub fn host_imports() -> &'static [HostImport] {
 fn table() -> Vec<HostImport> {
     let namespaces = [
         (env::MODULE, env::NAMES, env::signatures()),
+        (plugbox::MODULE, plugbox::NAMES, plugbox::signatures()),
         (wasi::MODULE, wasi::NAMES, wasi::signatures()),
     ];
     let mut table = Vec::new();
@@ -256,6 +257,7 @@ fn table() -> Vec<HostImport> {
 pub(crate) fn linker(engine: &Engine) -> Linker<HostState> {
     let mut linker = Linker::new(engine);
     env::define(&mut linker);
+    plugbox::define(&mut linker);
     wasi::define(&mut linker);
     linker
 }
@@ -263,9 +265,10 @@ pub(crate) fn linker(engine: &Engine) -> Linker<HostState> {
 /// Which import namespaces a kind of plugin may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Namespaces {
-    /// Detection plugins: `env` and WASI.
+    /// Detection plugins: `env`, `plugbox` and WASI.
     EnvAndWasi,
-    /// Command plugins: WASI only; the `env` ABI has no meaning for them.
+    /// Command plugins: WASI only; the `env` ABI and the `plugbox` helpers have no meaning
+    /// for them.
     WasiOnly,
 }
 
@@ -359,12 +362,34 @@ mod tests {
     }
 
     #[test]
-    fn env_first_then_wasi_each_name_once() {
+    fn env_first_then_plugbox_then_wasi_each_name_once() {
         let all = host_imports();
         let env_count = env::NAMES.len();
+        let helpers_end = env_count + plugbox::NAMES.len();
         assert!(all[..env_count].iter().all(|p| p.module() == "env"));
-        assert!(all[env_count..].iter().all(|p| p.module() == wasi::MODULE));
-        assert_eq!(all.len(), env_count + wasi::NAMES.len());
+        assert!(
+            all[env_count..helpers_end]
+                .iter()
+                .all(|p| p.module() == "plugbox")
+        );
+        assert!(
+            all[helpers_end..]
+                .iter()
+                .all(|p| p.module() == wasi::MODULE)
+        );
+        assert_eq!(all.len(), helpers_end + wasi::NAMES.len());
+        assert_eq!(
+            find("plugbox", "find").wat(),
+            r#"(import "plugbox" "find" (func (param i32 i32 i64) (result i64)))"#
+        );
+        assert_eq!(
+            find("plugbox", "read").wat(),
+            r#"(import "plugbox" "read" (func (param i64 i32 i32) (result i32)))"#
+        );
+        assert_eq!(
+            find("plugbox", "file_size").wat(),
+            r#"(import "plugbox" "file_size" (func (result i64)))"#
+        );
         let mut names: Vec<_> = all.iter().map(|p| (p.module(), p.name())).collect();
         names.sort_unstable();
         names.dedup();

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::wasi;
 use crate::findings::{Dropped, Finding};
+use crate::input::SharedBytes;
 use crate::sandbox::SandboxState;
 use crate::sandbox::budget::Deadline;
 use crate::sandbox::limiter::MemoryCap;
@@ -18,6 +19,10 @@ pub(crate) struct HostState {
     pub(crate) limiter: MemoryCap,
     pub(crate) file_path: String,
     pub(crate) file_type: String,
+    /// The data being scanned, for the `plugbox` helpers: shared with the host, never copied
+    /// per plugin. Set only for plugins that read through the helpers; `None` reads as empty
+    /// (at load, and for plugins that do not import `plugbox`).
+    pub(crate) input: HelperInput,
     pub(crate) findings: Vec<Finding>,
     pub(crate) dropped: Dropped,
     pub(crate) wasi: wasi::WasiState,
@@ -47,6 +52,7 @@ impl HostState {
             limiter: MemoryCap::new(memory_cap),
             file_path: file_path.to_owned(),
             file_type: file_type.to_owned(),
+            input: HelperInput(None),
             findings: Vec::new(),
             dropped: Dropped::default(),
             wasi: wasi::WasiState::new(preopens),
@@ -57,6 +63,11 @@ impl HostState {
         }
     }
 
+    /// The data the `plugbox` helpers read: empty when there is none.
+    pub(crate) fn input(&self) -> &[u8] {
+        self.input.0.as_deref().map_or(&[], |data| data.as_ref())
+    }
+
     /// Fails once the call's deadline has passed ([`Deadline::exhausted`]): long host loops
     /// ask this between steps, so that no host call outlives its caller's budget.
     pub(crate) fn check_deadline(&self) -> Result<(), wasmi::Error> {
@@ -64,6 +75,19 @@ impl HostState {
             return Err(self.deadline.exhausted());
         }
         Ok(())
+    }
+}
+
+/// The data the `plugbox` helpers read, if any (shown by its size).
+#[derive(Clone, Default)]
+pub(crate) struct HelperInput(pub(crate) Option<SharedBytes>);
+
+impl std::fmt::Debug for HelperInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(data) => write!(f, "{} bytes", (**data).as_ref().len()),
+            None => f.write_str("none"),
+        }
     }
 }
 

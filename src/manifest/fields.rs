@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::{Manifest, ManifestError, PLATFORMS, Permissions};
+use super::{InputMode, Manifest, ManifestError, PLATFORMS, Permissions};
 use crate::config::HostConfig;
 use crate::limits::{
     MAX_AUTHOR_BYTES, MAX_DESCRIPTION_BYTES, MAX_EXEC_MS_RANGE, MAX_MEMORY_MB_RANGE,
@@ -23,6 +23,7 @@ const KNOWN_KEYS: &[&str] = &[
     "min_engine_version",
     "protocol_version",
     "permissions",
+    "input",
 ];
 const KNOWN_PERMISSION_KEYS: &[&str] = &["network", "filesystem", "max_memory_mb", "max_exec_ms"];
 
@@ -58,6 +59,7 @@ impl Fields<'_> {
             None => 1,
             Some(_) => self.integer("protocol_version", (1, u32::MAX))?,
         };
+        let input = self.input_mode()?;
         let stated = |key| {
             self.obj
                 .get("permissions")
@@ -95,9 +97,42 @@ impl Fields<'_> {
             min_engine_version,
             protocol_version,
             permissions,
+            input,
             stated_limits,
             unknown_keys,
         })
+    }
+
+    /// `input`: `"copy"` (the default) or `"host"`.
+    fn input_mode(&self) -> Result<InputMode, ManifestError> {
+        let accepted = || {
+            InputMode::ALL
+                .iter()
+                .map(|mode| format!("\"{}\"", mode.name()))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
+        match self.obj.get("input") {
+            None => Ok(InputMode::default()),
+            Some(Value::String(s)) => InputMode::ALL
+                .iter()
+                .copied()
+                .find(|mode| mode.name() == s)
+                .ok_or_else(|| {
+                    self.error(
+                        "input",
+                        format!(
+                            "unknown value \"{}\"; accepted: {}",
+                            s.escape_debug(),
+                            accepted()
+                        ),
+                    )
+                }),
+            Some(other) => Err(self.error(
+                "input",
+                format!("expected {}, found {}", accepted(), kind(other)),
+            )),
+        }
     }
 
     fn permissions(&self) -> Result<Permissions, ManifestError> {

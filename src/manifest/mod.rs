@@ -37,6 +37,7 @@ pub struct Manifest {
     min_engine_version: semver::Version,
     protocol_version: u32,
     permissions: Permissions,
+    input: InputMode,
     /// Whether `max_memory_mb` and `max_exec_ms` were written, rather than defaulted.
     stated_limits: (bool, bool),
     unknown_keys: Vec<String>,
@@ -94,6 +95,11 @@ impl Manifest {
         self.permissions
     }
 
+    /// How the scanned data reaches the plugin (`input`, default `copy`).
+    pub fn input(&self) -> InputMode {
+        self.input
+    }
+
     /// Whether `permissions.max_memory_mb` and `permissions.max_exec_ms` were written in the
     /// manifest, rather than defaulted.
     pub(crate) fn stated_limits(&self) -> (bool, bool) {
@@ -137,6 +143,43 @@ impl Permissions {
     /// The memory cap in bytes (saturating where `usize` is 32 bits wide).
     pub fn max_memory_bytes(&self) -> usize {
         (self.max_memory_mb as usize).saturating_mul(1024 * 1024)
+    }
+}
+
+/// How the data to scan reaches a detection plugin: the manifest key `input` (CONTRACT §10,
+/// `abi/ABI.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[non_exhaustive]
+pub enum InputMode {
+    /// `"copy"`, the default: the data is copied into guest memory (through `alloc`, or at
+    /// the end of memory grown for it) and `scan(ptr, len)` is called; data larger than the
+    /// plugin's memory cap is skipped.
+    #[default]
+    Copy,
+    /// `"host"`: the data stays in the host, `alloc` is never called, `scan(0, 0)` is called,
+    /// and the plugin reads the data through the `plugbox` helpers (`file_size`, `read`,
+    /// `find`). The memory cap does not bound the data; [`MAX_HOST_INPUT_BYTES`] does.
+    ///
+    /// [`MAX_HOST_INPUT_BYTES`]: crate::limits::MAX_HOST_INPUT_BYTES
+    Host,
+}
+
+impl InputMode {
+    /// Every mode, in the order error messages list them.
+    pub(crate) const ALL: &[InputMode] = &[InputMode::Copy, InputMode::Host];
+
+    /// The manifest value: `copy` or `host`.
+    pub fn name(self) -> &'static str {
+        match self {
+            InputMode::Copy => "copy",
+            InputMode::Host => "host",
+        }
+    }
+}
+
+impl fmt::Display for InputMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -366,6 +409,35 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn input_is_copy_or_host() {
+        assert_eq!(parse(&base().to_string()).unwrap().input(), InputMode::Copy);
+        let m = parse(&with("input", "host".into())).unwrap();
+        assert_eq!(m.input(), InputMode::Host);
+        assert_eq!(
+            parse(&with("input", "copy".into())).unwrap().input(),
+            InputMode::Copy
+        );
+        let e = error_of(&with("input", "mmap".into()));
+        assert!(
+            e.contains("field `input`")
+                && e.contains("\"mmap\"")
+                && e.contains("\"copy\" or \"host\""),
+            "{e}"
+        );
+        let e = error_of(&with("input", true.into()));
+        assert!(
+            e.contains("field `input`") && e.contains("found a boolean"),
+            "{e}"
+        );
+        assert!(
+            parse(&with("input", "host".into()))
+                .unwrap()
+                .unknown_keys
+                .is_empty()
+        );
     }
 
     #[test]

@@ -102,7 +102,11 @@ impl Plugin {
             start_export,
             state,
         } = compile(&runtime, wasm, wasm_path, Namespaces::EnvAndWasi)?;
+        let imports_helpers = module
+            .imports()
+            .any(|import| import.module() == host::PLUGBOX_MODULE);
         let mut plugin = Plugin {
+            imports_helpers,
             runtime,
             start_export,
             state_exports: state,

@@ -15,7 +15,8 @@ use wasmi::Module;
 use crate::exports::Exports;
 use crate::findings::{CallCost, Dropped, Failure, Finding};
 use crate::host::{HostState, Preopen};
-use crate::manifest::Manifest;
+use crate::limits::MAX_HOST_INPUT_BYTES;
+use crate::manifest::{InputMode, Manifest};
 use crate::runtime::Runtime;
 use crate::sandbox::preinit::InitImage;
 use crate::sandbox::rewrite::StateExports;
@@ -39,6 +40,9 @@ pub struct Plugin {
     dir: Option<PathBuf>,
     module: Module,
     exports: Exports,
+    /// Whether the module imports any of the `plugbox` helpers: its instances are given the
+    /// data to scan in [`HostState::input`].
+    imports_helpers: bool,
     /// The export the start function was moved to at load, if the module has one.
     start_export: Option<String>,
     /// The exports of the module's state, if it can be pre-initialised.
@@ -142,6 +146,28 @@ impl Plugin {
             .file_types()
             .iter()
             .any(|t| t == "all" || t == file_type)
+    }
+
+    /// How the data to scan reaches the plugin (manifest `input`): copied into its memory, or
+    /// read through the `plugbox` helpers.
+    pub fn input_mode(&self) -> InputMode {
+        self.manifest.input()
+    }
+
+    /// The largest input this plugin can scan, in bytes: its memory cap with
+    /// `"input": "copy"`, [`MAX_HOST_INPUT_BYTES`] with `"input": "host"`. A larger input is
+    /// skipped for it.
+    pub fn max_input_bytes(&self) -> u64 {
+        match self.input_mode() {
+            InputMode::Host => MAX_HOST_INPUT_BYTES,
+            InputMode::Copy => self.grants.max_memory_bytes() as u64,
+        }
+    }
+
+    /// Whether its instances read the scanned data through the `plugbox` helpers, and so
+    /// need it shared in their state.
+    pub(crate) fn reads_through_host(&self) -> bool {
+        self.imports_helpers || self.input_mode() == InputMode::Host
     }
 
     /// The memory grant as messages name it: the manifest key, and the ceiling if it lowered it.

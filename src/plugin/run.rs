@@ -1,5 +1,7 @@
-//! Running a loaded plugin on one input (CONTRACT §3-§5): a fresh instance, the data copied
-//! in, `scan` called under the budget, and the outcome with whatever was reported.
+//! Running a loaded plugin on one input (CONTRACT §3-§5, §10): a fresh instance, the data
+//! copied in (`"input": "copy"`) or shared with the `plugbox` helpers (`"input": "host"`, or a
+//! plugin importing them), `scan` called under the budget, and the outcome with whatever was
+//! reported.
 
 use super::{Plugin, exit_zero_as};
 use crate::cancel::CancelHandle;
@@ -7,12 +9,18 @@ use crate::findings::{
     CallCost, Failure, FailureKind, Finding, PluginRun, RunStatus, Stage, clamp_score,
 };
 use crate::host::HostState;
+use crate::input::SharedBytes;
+use crate::limits::MAX_HOST_INPUT_BYTES;
+use crate::manifest::InputMode;
 use crate::sandbox::Sandbox;
 
 /// One input as a plugin sees it, its type already resolved.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct Scanned<'a> {
     pub(crate) data: &'a [u8],
+    /// The same bytes, shared, for plugins that read through the `plugbox` helpers
+    /// ([`Plugin::reads_through_host`]); the caller provides it whenever one of them runs.
+    pub(crate) shared: Option<&'a SharedBytes>,
     pub(crate) path: &'a str,
     pub(crate) file_type: &'a str,
 }
@@ -26,7 +34,10 @@ impl Plugin {
         cancel: Option<&CancelHandle>,
     ) -> (PluginRun, Vec<Finding>) {
         let cap = self.grants.max_memory_bytes();
-        let state = self.host_state(input.path, input.file_type);
+        let mut state = self.host_state(input.path, input.file_type);
+        if self.reads_through_host() {
+            state.input.0 = input.shared.cloned();
+        }
         if cancel.is_some_and(CancelHandle::is_cancelled) {
             let failure = Failure::new(
                 FailureKind::Cancelled,
@@ -38,19 +49,30 @@ impl Plugin {
                 Vec::new(),
             );
         }
-        if input.data.len() > cap {
-            let reason = format!(
-                "the file is {} bytes, more than the plugin's memory cap of {cap} bytes ({})",
-                input.data.len(),
-                self.memory_grant()
-            );
+        let host_input = self.input_mode() == InputMode::Host;
+        let too_large = match host_input {
+            true => (input.data.len() as u64 > MAX_HOST_INPUT_BYTES).then(|| {
+                format!(
+                    "the file is {} bytes, more than the {MAX_HOST_INPUT_BYTES} bytes a plugin with \"input\": \"host\" is given",
+                    input.data.len()
+                )
+            }),
+            false => (input.data.len() > cap).then(|| {
+                format!(
+                    "the file is {} bytes, more than the plugin's memory cap of {cap} bytes ({})",
+                    input.data.len(),
+                    self.memory_grant()
+                )
+            }),
+        };
+        if let Some(reason) = too_large {
             return (
                 self.report(RunStatus::Skipped { reason }, &state, CallCost::default()),
                 Vec::new(),
             );
         }
         let mut sandbox = Sandbox::new(&self.runtime.linker, state, self.budget(), cancel);
-        let status = match self.scan_in(&mut sandbox, input.data) {
+        let status = match self.scan_in(&mut sandbox, input.data, host_input) {
             Ok(score) => RunStatus::Ok { score },
             // The file could not be placed under the cap: not the plugin's fault.
             Err(failure)
@@ -86,10 +108,20 @@ impl Plugin {
         (run, state.findings)
     }
 
-    fn scan_in(&self, sandbox: &mut Sandbox<'_, HostState>, data: &[u8]) -> Result<u32, Failure> {
+    fn scan_in(
+        &self,
+        sandbox: &mut Sandbox<'_, HostState>,
+        data: &[u8],
+        host_input: bool,
+    ) -> Result<u32, Failure> {
         self.start(sandbox)?;
         // `alloc` and `scan` share one budget.
         let deadline = sandbox.deadline();
+        if host_input {
+            // The data stays in the host: no `alloc`, nothing written, `scan(0, 0)`.
+            let result = sandbox.call("scan", (0i32, 0i32), Stage::Scan, &deadline);
+            return Ok(clamp_score(exit_zero_as(result, 0)?));
+        }
         let ptr =
             sandbox.guest_buffer(data.len(), self.exports.alloc, Stage::Transfer, &deadline)?;
         sandbox.write(ptr, data);

@@ -79,6 +79,7 @@ macro_rules! hostile {
 // After the macro, which it uses.
 mod command;
 mod environment;
+mod helpers;
 mod host_calls;
 
 hostile! {
