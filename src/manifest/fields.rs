@@ -262,7 +262,10 @@ impl Fields<'_> {
         let out_of_range = || {
             self.error(
                 field,
-                format!("expected an integer from {min} to {max}, found {value}"),
+                format!(
+                    "expected an integer from {min} to {max}, found {}",
+                    shown(value)
+                ),
             )
         };
         let n = value.as_u64().ok_or_else(out_of_range)?;
@@ -299,5 +302,19 @@ pub(super) fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+/// An integer as written, anything else by its kind. Not `Value`'s `Display`: that is a JSON
+/// serialiser with its own float formatting, about 30 KB of code in an embedding for one
+/// error message.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => u.to_string(),
+            (None, Some(i)) => i.to_string(),
+            (None, None) => "a number with a fraction".to_owned(),
+        },
+        other => kind(other).to_owned(),
     }
 }
