@@ -12,6 +12,10 @@ function utf8(text: string): ArrayBuffer {
   return String.UTF8.encode(text);
 }
 
+// Encoded once, by the start function: plugbox runs it at load (pre-initialisation), so
+// no scan pays for the encoding or for setting up the allocator.
+const MARKER = utf8("MALICIOUS_MARKER");
+
 export function on_load(): i32 {
   const msg = utf8("AssemblyScript Marker Scanner loaded");
   log_message(2, changetype<usize>(msg), msg.byteLength);
@@ -19,9 +23,8 @@ export function on_load(): i32 {
 }
 
 export function scan(ptr: usize, len: i32): i32 {
-  const marker = utf8("MALICIOUS_MARKER");
-  const m = changetype<usize>(marker);
-  const ml = marker.byteLength;
+  const m = changetype<usize>(MARKER);
+  const ml = MARKER.byteLength;
   for (let i = 0; i <= len - ml; i++) {
     let found = true;
     for (let j = 0; j < ml; j++) {
