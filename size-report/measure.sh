@@ -14,7 +14,7 @@ out=${SIZE_REPORT_TARGET:-$root/target/size-report}
 report=size-report/REPORT.md
 
 # Budgets, checked with --check.
-max_growth=$((2 * 1024 * 1024))     # growth of the host at opt-level 3
+max_growth=$((16 * 1024 * 1024 / 10))  # growth of the host at opt-level 3 (1.6 MiB)
 max_added_crates=12                 # crates the feature adds to the host
 max_cli=$((5 * 1024 * 1024 / 2))    # stripped plugbox CLI
 
