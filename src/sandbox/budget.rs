@@ -192,7 +192,7 @@ pub(crate) fn call<S: SandboxState>(
     let mut cost = CallCost::default();
     let mut rate = CallRate::new();
     let mut slice = rate.next_slice(deadline, 0);
-    let mut slice_start = (Instant::now(), store.data().host_time());
+    let mut slice_start = (started, store.data().host_time());
     let mut outcome = set_fuel(store, slice)
         .and_then(|()| func.call_resumable(&mut *store, params, &mut *results));
     let result = loop {
