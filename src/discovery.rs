@@ -13,10 +13,21 @@ use crate::reload::Source;
 /// What loading one plugin directory gave, before its name is checked.
 pub(crate) type Compiled = (Source, Result<Plugin, (Option<String>, LoadError)>);
 
+/// Loads one plugin directory, its source stamped first; the data files of its directory
+/// too when its pre-initialisation may have read them (a change to them must reload it).
+pub(crate) fn load_one(config: &HostConfig, dir: &Path) -> Compiled {
+    let mut source = Source::read(dir);
+    let result = Plugin::load(config, dir);
+    if result.as_ref().is_ok_and(Plugin::init_reads_its_dir) {
+        source.watch_data(dir);
+    }
+    (source, result)
+}
+
 /// Loads the plugins in `dirs` on up to as many threads as there are cores, each directory's
 /// source stamped before it loads; the results in the order of `dirs`.
 pub(crate) fn compile_all(config: &HostConfig, dirs: &[&Path]) -> Vec<Compiled> {
-    let load = |dir: &Path| (Source::read(dir), Plugin::load(config, dir));
+    let load = |dir: &Path| load_one(config, dir);
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(dirs.len());

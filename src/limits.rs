@@ -96,7 +96,7 @@ pub const MAX_LOG_BYTES_PER_SCAN: usize = 64 * 1024;
 /// Most log messages one plugin may emit for one file (or at load), empty ones included.
 pub const MAX_LOG_MESSAGES_PER_SCAN: usize = 1024;
 
-// ---- the `plugbox` host helpers (CONTRACT §10; enforced in `host/plugbox.rs`) ----
+// ---- the `plugbox` host helpers (CONTRACT §10; enforced in `host/plugbox/`) ----
 
 /// Largest input a plugin with `"input": "host"` is given, in bytes: such a plugin reads the
 /// input through the `plugbox` helpers instead of its memory, so its memory cap does not

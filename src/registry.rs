@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::cancel::CancelHandle;
 use crate::config::HostConfig;
-use crate::discovery::{compile_all, discover};
+use crate::discovery::{compile_all, discover, load_one};
 use crate::error::{LoadError, LoadFailure};
 use crate::findings::ScanReport;
 use crate::input::Input;
@@ -188,8 +188,7 @@ impl Registry {
 
     /// Loads one plugin directory, its source stamped first.
     fn load_member(&self, dir: PathBuf, names: &mut Names) -> Member {
-        let source = Source::read(&dir);
-        let result = Plugin::load(&self.config, &dir);
+        let (source, result) = load_one(&self.config, &dir);
         let outcome = accept(&dir, result, names);
         Member {
             dir,

@@ -10,6 +10,11 @@
 //! moment it was last looked at is confirmed by content even when its stamp matches, since
 //! a second write in the same clock tick leaves it unchanged (git calls such entries
 //! "racily clean").
+//!
+//! A pre-initialised plugin with filesystem access may have read files of its directory
+//! while initialising, and every instance carries what it read. So its whole directory tree
+//! is watched as well, by stamps alone (at most [`MAX_WATCHED_ENTRIES`] entries): a changed,
+//! added or removed entry, or one changed within the racy window, reloads it.
 
 use std::hash::{DefaultHasher, Hasher};
 use std::path::{Path, PathBuf};
@@ -25,6 +30,11 @@ use crate::plugin::confine;
 /// How close to the last look a file's change time must be for its stamp alone not to be
 /// trusted.
 const RACY_WINDOW: Duration = Duration::from_secs(2);
+/// Most entries of a plugin directory watched for its data (see the module docs); entries
+/// past it, in name order, are not watched.
+const MAX_WATCHED_ENTRIES: usize = 1024;
+/// Deepest subdirectory watched for a plugin's data.
+const MAX_WATCHED_DEPTH: usize = 8;
 
 /// What `stat` says of one file of a plugin's source; `None` when it is missing, so that a
 /// file appearing later is noticed too.
@@ -98,6 +108,9 @@ pub(crate) struct Source {
     stamps: Vec<Stamp>,
     hash: u64,
     looked_at: SystemTime,
+    /// The stamps of every entry of the directory tree, for a plugin whose initialisation
+    /// may have read it.
+    data: Option<Vec<Stamp>>,
 }
 
 impl Source {
@@ -123,34 +136,78 @@ impl Source {
             stamps,
             hash: hasher.finish(),
             looked_at,
+            data: None,
         }
+    }
+
+    /// Watches the whole tree of `dir` too, by stamps (taken now, but judged racy against
+    /// the look taken before loading, so a change made while the plugin loaded counts).
+    pub(crate) fn watch_data(&mut self, dir: &Path) {
+        self.data = Some(tree_stamps(dir));
+    }
+
+    /// Whether a stamp's times fall within the racy window of the last look.
+    fn is_racy(&self, stamp: &Stamp) -> bool {
+        stamp.latest().is_some_and(|t| {
+            let after = t.duration_since(self.looked_at).unwrap_or_default();
+            let before = self.looked_at.duration_since(t).unwrap_or_default();
+            after <= RACY_WINDOW && before <= RACY_WINDOW
+        })
     }
 
     /// Whether `dir` still holds this source: by the files' stamps, confirmed by content
     /// when they differ or are too recent to be trusted. A source confirmed unchanged by
     /// content takes the new stamps, so the next check can trust them again.
     pub(crate) fn unchanged(&mut self, dir: &Path) -> bool {
+        if let Some(data) = &self.data {
+            // Stamps alone: what the plugin read is not kept to compare contents with.
+            let now = tree_stamps(dir);
+            if now != *data || now.iter().any(|stamp| self.is_racy(stamp)) {
+                return false;
+            }
+        }
         let stamps: Vec<Stamp> = self.stamps.iter().map(|s| Stamp::of(&s.path)).collect();
         // A change within the window of the last look may have left the stamp as it was
         // (a second write in the same clock tick). Times far in the future (clock skew)
         // are not racy: the change time moves with any later write anyway.
-        let racy = stamps.iter().any(|stamp| {
-            stamp.latest().is_some_and(|t| {
-                let after = t.duration_since(self.looked_at).unwrap_or_default();
-                let before = self.looked_at.duration_since(t).unwrap_or_default();
-                after <= RACY_WINDOW && before <= RACY_WINDOW
-            })
-        });
+        let racy = stamps.iter().any(|stamp| self.is_racy(stamp));
         if stamps == self.stamps && !racy {
             return true;
         }
-        let now = Self::read(dir);
+        let mut now = Self::read(dir);
         let same = now.stamps.len() == self.stamps.len() && now.hash == self.hash;
         if same {
+            now.data = self.data.take();
             *self = now;
         }
         same
     }
+}
+
+/// Stamps of `dir` and every entry below it, in name order, within [`MAX_WATCHED_ENTRIES`]
+/// and [`MAX_WATCHED_DEPTH`]. A directory's own stamp changes when an entry is added or
+/// removed.
+fn tree_stamps(dir: &Path) -> Vec<Stamp> {
+    let mut stamps = vec![Stamp::of(dir)];
+    let mut pending = vec![(dir.to_path_buf(), 0)];
+    while let Some((current, depth)) = pending.pop() {
+        let Ok(read) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        let mut names: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        names.sort();
+        for path in names {
+            if stamps.len() >= MAX_WATCHED_ENTRIES {
+                return stamps;
+            }
+            let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+            if is_dir && depth < MAX_WATCHED_DEPTH {
+                pending.push((path.clone(), depth + 1));
+            }
+            stamps.push(Stamp::of(&path));
+        }
+    }
+    stamps
 }
 
 /// The module file `manifest` names, if it parses.

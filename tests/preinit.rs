@@ -321,3 +321,105 @@ fn pages_initialisation_grew_are_grown_again_in_each_instance() {
     assert!(pre_initialized);
     assert_eq!(score(&outcomes[0]), "Ok { score: 2 }");
 }
+
+/// `_initialize` reads the first byte of `data.txt` in the plugin's directory; `scan`
+/// returns it.
+fn reads_data_file(plugins: &Plugins) -> std::path::PathBuf {
+    let wat = with_wasi(
+        |n| matches!(n, "path_open" | "fd_read" | "fd_close"),
+        r#"(data (i32.const 0) "data.txt")
+  (func (export "_initialize")
+    (drop (call $path_open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 8)
+      (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 300)))
+    (i32.store (i32.const 304) (i32.const 320))
+    (i32.store (i32.const 308) (i32.const 1))
+    (drop (call $fd_read (i32.load (i32.const 300)) (i32.const 304) (i32.const 1) (i32.const 312)))
+    (drop (call $fd_close (i32.load (i32.const 300)))))
+  (func (export "scan") (param i32 i32) (result i32) (i32.load8_u (i32.const 320)))"#,
+    );
+    let dir = plugins.add(
+        "data",
+        "Data",
+        json!({"permissions": {"filesystem": true}}),
+        &wat,
+    );
+    std::fs::write(dir.join("data.txt"), "A").unwrap();
+    dir
+}
+
+#[test]
+fn a_data_file_read_while_initialising_reloads_the_plugin_when_it_changes() {
+    let plugins = Plugins::new();
+    reads_data_file(&plugins);
+    let fresh = Registry::new(HostConfig::default().with_pre_initialization(false));
+    fresh.load_dir(plugins.path()).unwrap();
+    let fast = Registry::new(HostConfig::default());
+    fast.load_dir(plugins.path()).unwrap();
+    assert!(fast.plugins()[0].is_pre_initialized());
+    assert_eq!(score(&outcome(&fast, "x", b"")), "Ok { score: 65 }");
+
+    std::fs::write(plugins.path().join("data/data.txt"), "B").unwrap();
+    let report = fast.reload().unwrap();
+    assert_eq!(report.changed.len(), 1, "{report:?}");
+    assert_eq!(score(&outcome(&fresh, "x", b"")), "Ok { score: 66 }");
+    assert_eq!(score(&outcome(&fast, "x", b"")), "Ok { score: 66 }");
+}
+
+#[test]
+fn a_watched_directory_left_alone_stops_reloading_once_past_the_racy_window() {
+    let plugins = Plugins::new();
+    reads_data_file(&plugins);
+    let registry = Registry::new(HostConfig::default());
+    registry.load_dir(plugins.path()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // Written just before the load: too recent to trust by stamp, so reloaded once...
+    registry.reload().unwrap();
+    // ... and then trusted.
+    let report = registry.reload().unwrap();
+    assert!(report.changed.is_empty(), "{report:?}");
+}
+
+#[test]
+fn exports_the_host_adds_do_not_count_against_the_export_limit() {
+    // MAX_EXPORTS (1000) declared exports, one of them mutable global's worth of state, and
+    // initialisation (so the host adds its state export and the start export).
+    let funcs: String = (0..997)
+        .map(|i| format!("(export \"f{i}\" (func $scan))\n"))
+        .collect();
+    let wat = module(
+        1,
+        &format!(
+            r#"(global $g (mut i32) (i32.const 0))
+  (func $start (global.set $g (i32.const 9)))
+  (start $start)
+  (func (export "_initialize"))
+  {funcs}(func $scan (export "scan") (param i32 i32) (result i32) (global.get $g))"#
+        ),
+    );
+    let plugins = Plugins::new();
+    let dir = plugins.add("many", "Many", json!({}), &wat);
+    let (outcomes, pre_initialized) = both_ways(&dir, INPUTS);
+    assert!(pre_initialized);
+    assert_eq!(score(&outcomes[0]), "Ok { score: 9 }");
+}
+
+#[test]
+fn initialisation_may_list_its_own_directory() {
+    let plugins = Plugins::new();
+    let wat = with_wasi(
+        |n| matches!(n, "fd_readdir"),
+        r#"(func (export "_initialize")
+    (drop (call $fd_readdir (i32.const 3) (i32.const 1024) (i32.const 4096) (i64.const 0) (i32.const 900)))
+    (i32.store (i32.const 904) (i32.load (i32.const 900))))
+  (func (export "scan") (param i32 i32) (result i32) (i32.ne (i32.load (i32.const 904)) (i32.const 0)))"#,
+    );
+    let dir = plugins.add(
+        "list",
+        "List",
+        json!({"permissions": {"filesystem": true}}),
+        &wat,
+    );
+    let (outcomes, pre_initialized) = both_ways(&dir, INPUTS);
+    assert!(pre_initialized);
+    assert_eq!(score(&outcomes[0]), "Ok { score: 1 }");
+}

@@ -6,8 +6,8 @@
 //!
 //! What is allowed: the (empty) arguments and environment, clock resolution, `sched_yield`,
 //! and reading the plugin's own directory through its read-only preopen. Files there are
-//! read once, at load, as the module itself is; a plugin whose data changes is reloaded like
-//! one whose code changes. What is not: anything about the file being scanned
+//! read once, at load, as the module itself is; a reload watches the directory of such a
+//! plugin and loads it again when its data changes (`reload.rs`). What is not: anything about the file being scanned
 //! (`get_file_path`, `get_file_type`, the `plugbox` helpers), findings and log lines (they
 //! belong to each scan), clocks, randomness, `poll_oneoff`, `proc_exit` and every function
 //! that changes something. A host function added later is refused until listed here.

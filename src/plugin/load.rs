@@ -273,7 +273,7 @@ pub(crate) fn compile(
             _ => invalid(reason),
         }
     })?;
-    load_limits::check_counts(&module).map_err(over_limit)?;
+    load_limits::check_counts(&module, rewritten.added_exports()).map_err(over_limit)?;
     if let Some(export) = &rewritten.start_export {
         rewrite::check_type(&module, export).map_err(invalid)?;
     }

@@ -123,6 +123,12 @@ impl Plugin {
         self.init_image.is_some()
     }
 
+    /// Whether pre-initialisation ran with the plugin's directory open to it: what it read
+    /// there is in every instance, so a change there must reload the plugin.
+    pub(crate) fn init_reads_its_dir(&self) -> bool {
+        self.init_image.is_some() && !self.preopens.is_empty()
+    }
+
     /// What loading cost: instantiation, `_initialize`, `on_load` and identification.
     pub fn load_cost(&self) -> CallCost {
         self.load_cost

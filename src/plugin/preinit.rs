@@ -15,6 +15,9 @@ use crate::sandbox::rewrite::StateExports;
 impl Plugin {
     /// Captures what initialisation leaves, if the plugin has initialisation to skip.
     pub(super) fn pre_initialize(&mut self) {
+        if self.start_export.is_none() && !self.exports.initialize {
+            return;
+        }
         let Some(exports) = &self.state_exports else {
             log::debug!(
                 "plugin '{}' is not pre-initialised: it imports more than functions or has passive segments",
@@ -22,9 +25,6 @@ impl Plugin {
             );
             return;
         };
-        if self.start_export.is_none() && !self.exports.initialize {
-            return;
-        }
         let linker = host::preinit::linker(&self.runtime.engine);
         let mut sandbox = Sandbox::new(&linker, self.host_state("", ""), self.budget(), None);
         match self.capture(&mut sandbox, exports) {

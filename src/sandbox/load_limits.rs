@@ -67,15 +67,16 @@ fn check_code_section_count(wasm: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Refuses a compiled module with more imports or exports than the limits.
-pub(crate) fn check_counts(module: &wasmi::Module) -> Result<(), String> {
+/// Refuses a compiled module with more imports or exports than the limits. `added_exports`
+/// of its exports are the host's own (from the rewrite at load) and do not count.
+pub(crate) fn check_counts(module: &wasmi::Module, added_exports: usize) -> Result<(), String> {
     let imports = module.imports().len();
     if imports > MAX_IMPORTS {
         return Err(format!(
             "declares {imports} imports; at most {MAX_IMPORTS} are accepted"
         ));
     }
-    let exports = module.exports().count();
+    let exports = module.exports().count().saturating_sub(added_exports);
     if exports > MAX_EXPORTS {
         return Err(format!(
             "declares {exports} exports; at most {MAX_EXPORTS} are accepted"

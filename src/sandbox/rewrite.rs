@@ -39,8 +39,20 @@ pub(crate) struct Rewritten<'a> {
     pub wasm: Cow<'a, [u8]>,
     /// The export to call after instantiation, if the module had a start function.
     pub start_export: Option<String>,
-    /// The exports of the module's state, if it can be pre-initialised.
+    /// The exports of the module's state, if it has initialisation and can be
+    /// pre-initialised.
     pub state: Option<StateExports>,
+}
+
+impl Rewritten<'_> {
+    /// How many exports the rewrite added (not the plugin's: limits count only its own).
+    pub(crate) fn added_exports(&self) -> usize {
+        usize::from(self.start_export.is_some())
+            + self
+                .state
+                .as_ref()
+                .map_or(0, |s| s.globals.len() + s.tables.len())
+    }
 }
 
 /// The names under which a module's mutable globals and tables are exported.
@@ -88,7 +100,12 @@ pub(crate) fn rewrite(wasm: &[u8]) -> Result<Rewritten<'_>, String> {
         added.push((name.clone(), EXPORT_KIND_FUNC, func));
         name
     });
-    let state = layout.map(|layout| state_exports(&layout, &existing, &mut added));
+    // Only a module with initialisation to capture gets state exports: others have nothing
+    // to pre-initialise, and should not pay for exports they never use.
+    let has_init = start.is_some() || existing.contains(&&b"_initialize"[..]);
+    let state = layout
+        .filter(|_| has_init)
+        .map(|layout| state_exports(&layout, &existing, &mut added));
     if added.is_empty() {
         return Ok(Rewritten {
             wasm: Cow::Borrowed(wasm),

@@ -17,6 +17,10 @@ use crate::sandbox::budget::Deadline;
 pub(super) fn fd_close(mut caller: Ctx<'_>, fd: i32) -> Ret {
     with(&mut caller, |_, state| {
         state.wasi.fds.remove(fd)?;
+        // A listing belongs to its descriptor; a later one of the same number reads afresh.
+        if state.wasi.listing.as_ref().is_some_and(|l| l.fd == fd) {
+            state.wasi.listing = None;
+        }
         Ok(())
     })
 }

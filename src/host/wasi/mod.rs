@@ -71,14 +71,12 @@ impl WasiState {
     }
 }
 
-/// Whether `state` is as [`WasiState::new`] made it: the same descriptors (closed slots past
-/// them aside: the next file opened gets the same number either way), no output line in
-/// progress, no directory listing.
+/// Whether `state` answers as [`WasiState::new`] made it would: the same descriptors (closed
+/// slots past them aside: the next file opened gets the same number either way) and no
+/// output line in progress. A directory listing left behind is only a cache: a new state
+/// reads the directory again and, while it is unchanged, gives the same entries.
 pub(crate) fn is_fresh(state: &WasiState) -> bool {
-    state.fds.is_fresh()
-        && state.lines.iter().all(Vec::is_empty)
-        && state.listing.is_none()
-        && state.command.is_none()
+    state.fds.is_fresh() && state.lines.iter().all(Vec::is_empty) && state.command.is_none()
 }
 
 /// How a WASI call fails: an errno for the guest, or a trap of the whole call.
