@@ -44,12 +44,9 @@ fn read(
     buf_ptr: i32,
     buf_len: i32,
 ) -> Result<i32, wasmi::Error> {
-    caller.data().check_deadline()?;
-    let started = Instant::now();
-    let (mem, state) = memory(&caller)?.data_and_store_mut(&mut caller);
-    let result = read_into(mem, state, offset, buf_ptr, buf_len);
-    state.host_time += started.elapsed();
-    result
+    timed(&mut caller, |mem, state| {
+        read_into(mem, state, offset, buf_ptr, buf_len)
+    })
 }
 
 fn read_into(
@@ -83,10 +80,21 @@ fn find(
     needle_len: i32,
     from: i64,
 ) -> Result<i64, wasmi::Error> {
+    timed(&mut caller, |mem, state| {
+        find_in(mem, state, needle_ptr, needle_len, from)
+    })
+}
+
+/// Runs `body` with guest memory and the host state once the deadline is checked; its time
+/// counts as host time, which the fuel slicer does not count as the guest's.
+fn timed<R>(
+    caller: &mut Caller<'_, HostState>,
+    body: impl FnOnce(&mut [u8], &HostState) -> Result<R, wasmi::Error>,
+) -> Result<R, wasmi::Error> {
     caller.data().check_deadline()?;
     let started = Instant::now();
-    let (mem, state) = memory(&caller)?.data_and_store_mut(&mut caller);
-    let result = find_in(mem, state, needle_ptr, needle_len, from);
+    let (mem, state) = memory(caller)?.data_and_store_mut(&mut *caller);
+    let result = body(mem, state);
     state.host_time += started.elapsed();
     result
 }
