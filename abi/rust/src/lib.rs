@@ -1,13 +1,11 @@
-//! Safe Rust bindings for writing [plugbox] detection plugins.
+//! Safe Rust bindings for writing plugbox detection plugins.
 //!
 //! A detection plugin is a WebAssembly module plus a `plugin.json` manifest. plugbox calls
 //! its `scan` export once per file, each time in a fresh instance, and the plugin reports
 //! what it finds through the host imports of module `env`. This crate wraps every one of
 //! those imports, the opt-in `plugbox` host helpers, and the exports, so that a plugin is a
-//! function from the file to a score. The ABI itself is described in `abi/ABI.md` of the
-//! plugbox repository.
-//!
-//! [plugbox]: https://github.com/plugbox/plugbox
+//! function from the file to a score. The ABI itself, with every limit, is described in
+//! `abi/ABI.md` of the plugbox repository; this crate is `abi/rust` there.
 //!
 //! # The two forms of plugin
 //!
@@ -78,7 +76,7 @@
 //! crate-type = ["cdylib"]
 //!
 //! [dependencies]
-//! plugbox-guest = { version = "0.1", features = ["std"] }
+//! plugbox-guest = { path = "../plugbox/abi/rust", features = ["std"] }
 //!
 //! [profile.release]
 //! opt-level = "s"
@@ -119,8 +117,10 @@
 //! `cdylib` must have (on wasm32 only, so host builds and `cargo test` are unaffected). It
 //! logs `panicked at <file>:<line>:<column>: <message>` at error level, then executes
 //! `unreachable`, which traps. To write your own handler instead, end the macro with
-//! `panic_handler: false`. With `std`, std's handler runs (on `wasm32-unknown-unknown` its
-//! message goes nowhere; the trap is still reported).
+//! `panic_handler: false`. With `std`, std's handler runs: on `wasm32-wasip1` it prints the
+//! message to stderr, which plugbox logs; on `wasm32-unknown-unknown`, where stderr goes
+//! nowhere, the exports [`plugin!`] writes install a panic hook that logs it at error level
+//! as above.
 //!
 //! A crate that links std while this crate's `std` feature is off gets two panic handlers and
 //! fails to build with "found duplicate lang item `panic_impl`": enable `std` (or pass
@@ -186,15 +186,15 @@ pub fn report(threat: &str, score: u8, detail: &str) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(i32)]
 pub enum Level {
-    /// Level 0.
+    /// The finest detail (0).
     Trace = 0,
-    /// Level 1.
+    /// Detail for the plugin's author (1).
     Debug = 1,
-    /// Level 2.
+    /// Normal events, such as a plugin reporting what it loaded (2).
     Info = 2,
-    /// Level 3.
+    /// Something unexpected that the plugin worked around (3).
     Warn = 3,
-    /// Level 4.
+    /// Something failed (4).
     Error = 4,
 }
 
@@ -347,6 +347,7 @@ pub mod __private {
 
     /// The `on_load` export: `Err(message)` logs it at error level and refuses the load.
     pub fn on_load(on_load: fn() -> Result<(), &'static str>) -> i32 {
+        log_panics();
         match on_load() {
             Ok(()) => 0,
             Err(message) => {
@@ -363,6 +364,7 @@ pub mod __private {
     /// `[ptr, ptr + len)` (unsigned) must be memory nobody else uses for the call, as the
     /// host guarantees for the file it placed there.
     pub unsafe fn scan_copy(scan: fn(&[u8]) -> u8, ptr: i32, len: i32) -> i32 {
+        log_panics();
         let len = len as u32 as usize;
         let data: &[u8] = if len == 0 {
             // The pointer may be null or the end of memory: no slice may be built from it.
@@ -379,6 +381,7 @@ pub mod __private {
 
     /// The `scan` export of the `scan_file` form.
     pub fn scan_file(scan: fn(&File) -> u8) -> i32 {
+        log_panics();
         i32::from(scan(&File::current()))
     }
 
@@ -416,7 +419,14 @@ pub mod __private {
     /// The panic handler's body: log where and why, then trap.
     #[cfg(target_arch = "wasm32")]
     pub fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-        match info.location() {
+        log_panic(info.location(), format_args!("{}", info.message()));
+        core::arch::wasm32::unreachable()
+    }
+
+    /// Logs `panicked at <file>:<line>:<column>: <message>` at error level.
+    #[cfg(target_arch = "wasm32")]
+    fn log_panic(at: Option<&core::panic::Location<'_>>, message: core::fmt::Arguments<'_>) {
+        match at {
             Some(at) => super::log_fmt(
                 Level::Error,
                 format_args!(
@@ -424,11 +434,36 @@ pub mod __private {
                     at.file(),
                     at.line(),
                     at.column(),
-                    info.message()
+                    message
                 ),
             ),
-            None => super::log_fmt(Level::Error, format_args!("panicked: {}", info.message())),
+            None => super::log_fmt(Level::Error, format_args!("panicked: {message}")),
         }
-        core::arch::wasm32::unreachable()
+    }
+
+    /// With std on `wasm32-unknown-unknown`, std's panic handler writes the message to a
+    /// stderr that goes nowhere: a hook logs it instead, installed once per instance by the
+    /// first export called. Elsewhere (no std: the handler `plugin!` writes logs it; WASI:
+    /// plugbox logs stderr) this does nothing.
+    #[inline]
+    fn log_panics() {
+        #[cfg(all(feature = "std", target_arch = "wasm32", target_os = "unknown"))]
+        {
+            use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+            static INSTALLED: AtomicBool = AtomicBool::new(false);
+            if !INSTALLED.swap(true, Relaxed) {
+                std::panic::set_hook(std::boxed::Box::new(|info| {
+                    let payload = info.payload();
+                    let message = match payload.downcast_ref::<&str>() {
+                        Some(text) => text,
+                        None => match payload.downcast_ref::<std::string::String>() {
+                            Some(text) => text.as_str(),
+                            None => "Box<dyn Any>",
+                        },
+                    };
+                    log_panic(info.location(), format_args!("{message}"));
+                }));
+            }
+        }
     }
 }
