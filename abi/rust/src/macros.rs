@@ -53,7 +53,7 @@ macro_rules! plugin {
         version: $version:expr,
         $(on_load: $on_load:expr,)?
         scan: $scan:expr
-        $(, panic_handler: $panic_handler:literal)?
+        $(, panic_handler: $panic_handler:tt)?
         $(,)?
     ) => {
         const _: () = {
@@ -76,7 +76,7 @@ macro_rules! plugin {
         version: $version:expr,
         $(on_load: $on_load:expr,)?
         scan_file: $scan:expr
-        $(, panic_handler: $panic_handler:literal)?
+        $(, panic_handler: $panic_handler:tt)?
         $(,)?
     ) => {
         const _: () = {
@@ -156,7 +156,7 @@ macro_rules! __plugbox_panic_handler {
         }
     };
     (false) => {};
-    ($other:literal) => {
+    ($other:tt) => {
         ::core::compile_error!("plugbox_guest::plugin!: `panic_handler` takes only `false`");
     };
 }
@@ -166,7 +166,11 @@ macro_rules! __plugbox_panic_handler {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __plugbox_panic_handler {
-    ($($other:literal)?) => {};
+    () => {};
+    (false) => {};
+    ($other:tt) => {
+        ::core::compile_error!("plugbox_guest::plugin!: `panic_handler` takes only `false`");
+    };
 }
 
 /// Logs at [`Level::Trace`](crate::Level::Trace), formatting like `format!` without
