@@ -8,7 +8,7 @@
 #   signature-list    C, wasi-libc   (same)
 #   as-marker         AssemblyScript npm package assemblyscript
 #   sbom-host/plugins/banned-packages           Rust std, command   rustup target wasm32-wasip1
-#   sbom-host/plugins/env-abi/banned-packages   Rust std, env ABI   (same)
+#   sbom-host/plugins/env-abi/banned-packages   Rust std, env ABI on plugbox-guest   (same)
 # A missing toolchain is installed when possible (set PLUGBOX_NO_INSTALL=1 to forbid it) and
 # the plugins that need it are skipped, with a message, when it cannot be had.
 # Exit status: 0 when every build that ran succeeded (skips are not failures), 1 otherwise.
