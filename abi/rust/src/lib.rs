@@ -239,7 +239,7 @@ pub fn file_path_into(buf: &mut [u8]) -> usize {
 
 /// Copies the scanned file's type name (`pe`, `elf`, `script`, `unknown`, ..., as the host
 /// names it) into `buf` (`env.get_file_type`) and returns its full length in bytes, as
-/// [`file_path_into`] does.
+/// [`file_path_into`] does. Empty while the plugin loads.
 pub fn file_type_into(buf: &mut [u8]) -> usize {
     // SAFETY: as in `file_path_into`: the host writes at most `buf.len()` bytes into `buf`.
     unsafe { sys::get_file_type(buf.as_mut_ptr(), buf.len()) as usize }
@@ -254,8 +254,8 @@ pub fn file_path() -> alloc::string::String {
     owned(file_path_into)
 }
 
-/// The scanned file's type name, whole (invalid UTF-8 replaced by U+FFFD). See
-/// [`file_type_into`] to avoid the allocation.
+/// The scanned file's type name, whole (invalid UTF-8 replaced by U+FFFD). Empty while the
+/// plugin loads. See [`file_type_into`] to avoid the allocation.
 ///
 /// With the `alloc` feature.
 #[cfg(any(feature = "alloc", doc))]

@@ -30,8 +30,8 @@
 ///   manifest's `name` stays the plugin's identity in findings.
 /// - `on_load`: the `on_load` export, run once when the plugin loads (not per file): `Ok(())`
 ///   lets it load; `Err(message)` logs the message at error level and refuses the load.
-///   Per-instance setup belongs elsewhere: statics initialised lazily, or a pre-initialised
-///   start function.
+///   Each file is scanned in a fresh instance, so nothing `on_load` computes reaches a scan:
+///   setup that scans need belongs in the scan function.
 /// - `scan`: the `scan(ptr, len)` export; the data is the file, and the returned value is
 ///   the scan's score (0 clean; above 100 counts as 100). With the `alloc` feature the
 ///   `alloc` export is written too, giving plugbox a block from the global allocator for the
