@@ -46,7 +46,8 @@ const PREFERRED: &[&str] = &[
     "signature-list",
     "as-marker",
 ];
-/// Not copied into plugin sets: it relies on the host's native helpers (`input: host`).
+/// Measured on its own (below); like every `"input": "host"` example (`reads_through_host`),
+/// it is not copied into plugin sets: it relies on the host's native helpers.
 const MARKER_FIND: &str = "marker-find";
 const BIG: u64 = 64 << 20;
 
@@ -219,14 +220,16 @@ fn plugin_set(root: &Path, examples: &Path, order: &[String], name: &str, count:
     rel
 }
 
-/// The examples to copy: every example directory but `marker-find` (only those in `given`,
-/// when given), `PREFERRED` ones first.
+/// The examples to copy: every example directory but those reading through the host
+/// helpers (`marker-find`, `rust-find`; only those in `given`, when given), `PREFERRED` ones
+/// first.
 fn example_order(examples: &Path, given: Option<&str>) -> Vec<String> {
     let wanted: Option<Vec<&str>> = given.map(|list| list.split(',').collect());
     let mut found: Vec<String> = std::fs::read_dir(examples)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != MARKER_FIND && examples.join(n).join("plugin.json").is_file())
+        .filter(|n| examples.join(n).join("plugin.json").is_file())
+        .filter(|n| !reads_through_host(&examples.join(n)))
         .filter(|n| wanted.as_ref().is_none_or(|w| w.contains(&n.as_str())))
         .collect();
     assert!(!found.is_empty(), "no example plugin to copy");
@@ -240,6 +243,13 @@ fn example_order(examples: &Path, given: Option<&str>) -> Vec<String> {
         )
     });
     found
+}
+
+/// Whether the plugin's manifest says `"input": "host"`.
+fn reads_through_host(plugin: &Path) -> bool {
+    let manifest = std::fs::read(plugin.join("plugin.json")).unwrap();
+    let manifest: Value = serde_json::from_slice(&manifest).unwrap();
+    manifest["input"] == "host"
 }
 
 fn count_plugins(dir: &Path) -> usize {

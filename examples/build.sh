@@ -3,11 +3,12 @@
 #   marker-scanner    WAT            cargo run --example wat2wasm
 #   marker-find       WAT            (same)
 #   rust-marker       Rust std       rustup target wasm32-wasip1
+#   rust-find         Rust, plugbox-guest (abi/rust)   rustup target wasm32-unknown-unknown
 #   c-marker          C, wasi-libc   Debian clang, lld, wasi-libc, libclang-rt-dev-wasm32
 #   signature-list    C, wasi-libc   (same)
 #   as-marker         AssemblyScript npm package assemblyscript
 #   sbom-host/plugins/banned-packages           Rust std, command   rustup target wasm32-wasip1
-#   sbom-host/plugins/env-abi/banned-packages   Rust std, env ABI   (same)
+#   sbom-host/plugins/env-abi/banned-packages   Rust std, env ABI on plugbox-guest   (same)
 # A missing toolchain is installed when possible (set PLUGBOX_NO_INSTALL=1 to forbid it) and
 # the plugins that need it are skipped, with a message, when it cannot be had.
 # Exit status: 0 when every build that ran succeeded (skips are not failures), 1 otherwise.
@@ -30,7 +31,7 @@ result marker-find cargo run -q --example wat2wasm -- \
 # --- Rust std for wasm32-wasip1
 build_rust() ( # plugin directory, file name of the built module
   cd "$1" &&
-    cargo build -q --release --locked --target wasm32-wasip1 &&
+    cargo build -q --release --locked --target wasm32-wasip1 --target-dir target &&
     cp "target/wasm32-wasip1/release/$2.wasm" "$2.wasm"
 )
 if rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 ||
@@ -40,6 +41,19 @@ if rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 ||
   result banned-packages-env build_rust "$PWD/sbom-host/plugins/env-abi/banned-packages" banned_packages
 else
   skipped+=("rust-marker, banned-packages, banned-packages-env: the rustup target wasm32-wasip1 is not installed and could not be added")
+fi
+
+# --- Rust on the guest crate (abi/rust) for wasm32-unknown-unknown
+build_rust_unknown() ( # plugin directory, file name of the built module
+  cd "$1" &&
+    cargo build -q --release --locked --target wasm32-unknown-unknown --target-dir target &&
+    cp "target/wasm32-unknown-unknown/release/$2.wasm" "$2.wasm"
+)
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
+  { may_install && timeout 300 rustup target add wasm32-unknown-unknown; }; then
+  result rust-find build_rust_unknown "$plugins/rust-find" rust_find
+else
+  skipped+=("rust-find: the rustup target wasm32-unknown-unknown is not installed and could not be added")
 fi
 
 # --- C with wasi-libc (reactor)

@@ -22,7 +22,7 @@ fn readme_scan_detects_the_marker_and_exits_1() {
         "{stdout}"
     );
     assert!(!stdout.contains("clean.txt"), "{stdout}");
-    assert!(text(&out.stderr).contains("3 files scanned with 6 plugins"));
+    assert!(text(&out.stderr).contains("3 files scanned with 7 plugins"));
 }
 
 #[test]
@@ -33,6 +33,7 @@ fn every_example_plugin_reports_through_plugbox_scan() {
         "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'AssemblyScript Marker Scanner'",
         "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'C Marker Scanner'",
         "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'Marker Find'",
+        "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'Rust Marker Find'",
         "examples/samples/marked.txt: Custom.MaliciousMarker [score 85] by 'Rust Marker Scanner'",
         "examples/samples/marked.txt: Signature.MaliciousMarker [score 70] by 'Signature List'",
         "examples/samples/installer.sh: Signature.CurlPipeShell [score 70] by 'Signature List'",
@@ -118,7 +119,7 @@ fn json_output_is_one_object_per_line_with_stable_fields() {
     let summary = &lines[3];
     assert_eq!(
         (summary["files"].as_u64(), summary["detections"].as_u64()),
-        (Some(3), Some(7))
+        (Some(3), Some(8))
     );
     assert_eq!(summary["errors"], 0);
 }

@@ -215,7 +215,7 @@ fn max_file_size_leaves_larger_files_unread_and_reports_them() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("1 files scanned with 6 plugins"),
+        stderr.contains("1 files scanned with 7 plugins"),
         "{stderr}"
     );
     assert!(

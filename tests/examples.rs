@@ -55,6 +55,7 @@ fn every_example_plugin_detects_its_marker() {
             "C Marker Scanner",
             "Marker Find",
             "Marker Scanner",
+            "Rust Marker Find",
             "Rust Marker Scanner",
             "Signature List"
         ]
@@ -70,6 +71,7 @@ fn every_example_plugin_detects_its_marker() {
             ("C Marker Scanner", "Custom.MaliciousMarker", 85),
             ("Marker Find", "Custom.MaliciousMarker", 85),
             ("Marker Scanner", "Custom.MaliciousMarker", 85),
+            ("Rust Marker Find", "Custom.MaliciousMarker", 85),
             ("Rust Marker Scanner", "Custom.MaliciousMarker", 85),
             ("Signature List", "Signature.MaliciousMarker", 70),
         ])
@@ -97,6 +99,10 @@ fn details_are_built_by_each_toolchain() {
     assert_eq!(
         detail("Rust Marker Scanner"),
         "Found MALICIOUS_MARKER string at offset 46 of 78 bytes"
+    );
+    assert_eq!(
+        detail("Rust Marker Find"),
+        "Found MALICIOUS_MARKER at offset 46"
     );
     assert_eq!(
         detail("C Marker Scanner"),
@@ -149,6 +155,27 @@ fn examples_carry_their_toolchains_imports() {
     }
     assert!(imports("as-marker/as_marker.wasm").contains("env.abort"));
     assert!(imports("marker-find/marker_find.wasm").contains("plugbox.find"));
+    // The guest crate on wasm32-unknown-unknown with std: `env` and `plugbox` only, and the
+    // `scan_file` form writes no `alloc` export.
+    let guest = imports("rust-find/rust_find.wasm");
+    assert_eq!(
+        guest,
+        [
+            "env.get_file_path",
+            "env.get_file_type",
+            "env.log_message",
+            "env.report_finding",
+            "plugbox.file_size",
+            "plugbox.find",
+        ]
+        .map(String::from)
+        .into(),
+    );
+    let rust_find = module("rust-find/rust_find.wasm");
+    for export in ["scan", "plugin_name", "plugin_version", "memory"] {
+        assert!(rust_find.get_export(export).is_some(), "{export}");
+    }
+    assert!(rust_find.get_export("alloc").is_none());
 }
 
 #[test]

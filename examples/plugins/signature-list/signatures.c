@@ -1,16 +1,15 @@
 /* A signature-list scanner in C (wasi-libc reactor) with `filesystem: true`: its constructor,
  * run by _initialize, reads signatures.txt from its own directory through the read-only
  * preopen at /plugin. Lines are `ThreatName=byte pattern`; `#` starts a comment.
- * Rebuild with examples/build.sh. */
+ * Built on abi/c/plugbox.h. Rebuild with examples/build.sh. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../abi/plugbox_env.h"
+#include "../../../abi/c/plugbox.h"
 
-#define EXPORT(name) __attribute__((export_name(name)))
 #define SIGNATURES_PATH "/plugin/signatures.txt"
 #define MAX_SIGNATURES 64
 
@@ -23,10 +22,6 @@ struct signature {
 static char *text;
 static struct signature signatures[MAX_SIGNATURES];
 static int count;
-
-static void say(int level, const char *msg) {
-    log_message(level, msg, (int32_t)strlen(msg));
-}
 
 __attribute__((constructor)) static void load_signatures(void) {
     FILE *file = fopen(SIGNATURES_PATH, "r");
@@ -57,22 +52,22 @@ __attribute__((constructor)) static void load_signatures(void) {
     }
 }
 
-EXPORT("on_load") int32_t on_load(void) {
+PLUGBOX_EXPORT("on_load") int32_t on_load(void) {
     if (count == 0) {
-        say(PLUGBOX_ERROR, "no signatures: cannot read " SIGNATURES_PATH);
+        plugbox_log(PLUGBOX_ERROR, "no signatures: cannot read " SIGNATURES_PATH);
         return 1;
     }
     char msg[64];
     snprintf(msg, sizeof msg, "%d signatures loaded from " SIGNATURES_PATH, count);
-    say(PLUGBOX_INFO, msg);
+    plugbox_log(PLUGBOX_INFO, msg);
     return 0;
 }
 
-EXPORT("alloc") int32_t plugin_alloc(int32_t size) {
+PLUGBOX_EXPORT("alloc") int32_t plugin_alloc(int32_t size) {
     return (int32_t)(uintptr_t)malloc(size > 0 ? (size_t)size : 1);
 }
 
-EXPORT("scan") int32_t scan(const uint8_t *data, int32_t len) {
+PLUGBOX_EXPORT("scan") int32_t scan(const uint8_t *data, int32_t len) {
     int32_t score = 0;
     for (int i = 0; i < count; i++) {
         const uint8_t *hit = memmem(data, (size_t)len, signatures[i].pattern, signatures[i].pattern_len);
@@ -80,10 +75,9 @@ EXPORT("scan") int32_t scan(const uint8_t *data, int32_t len) {
             continue;
         }
         char detail[256];
-        int n = snprintf(detail, sizeof detail, "matched signature \"%s\" at offset %ld",
-                         signatures[i].pattern, (long)(hit - data));
-        report_finding(signatures[i].name, (int32_t)strlen(signatures[i].name), 70, detail,
-                       n < (int)sizeof detail ? n : (int)sizeof detail - 1);
+        snprintf(detail, sizeof detail, "matched signature \"%s\" at offset %ld",
+                 signatures[i].pattern, (long)(hit - data));
+        plugbox_report(signatures[i].name, 70, detail);
         score = 70;
     }
     return score;

@@ -1,6 +1,8 @@
 //! The contract's example plugin in Rust, for `wasm32-wasip1`: finds `MALICIOUS_MARKER` and
 //! reports `Custom.MaliciousMarker` with score 85. Built with std, so `format!` and the heap
 //! bring in real WASI imports. Rebuild with `examples/build.sh`.
+//! Written against the raw ABI on purpose; `rust-find` shows what the guest crate
+//! (`abi/rust`, `plugbox-guest`) does for you: no `unsafe`, no `extern` block, no exports by hand.
 
 use std::alloc::{alloc as allocate, Layout};
 

@@ -1,19 +1,15 @@
 //! An sbom-host plugin: reads one SBOM component (JSON) and reports it when it is on the
-//! banned-package list. Built for `wasm32-wasip1`; rebuild with `examples/build.sh`.
+//! banned-package list. Built for `wasm32-wasip1` with std, on the guest crate `plugbox-guest`
+//! (`abi/rust`), which writes the exports; rebuild with `examples/build.sh`.
 
-use std::alloc::{alloc as allocate, Layout};
-
+use plugbox_guest::report;
 use serde_json::Value;
-
-extern "C" {
-    fn report_finding(name_ptr: *const u8, name_len: u32, score: u32, detail_ptr: *const u8, detail_len: u32);
-}
 
 struct Banned {
     name: &'static str,
     /// Banned versions; empty means every version.
     versions: &'static [&'static str],
-    score: u32,
+    score: u8,
     why: &'static str,
 }
 
@@ -24,17 +20,7 @@ const BANNED: &[Banned] = &[
     Banned { name: "left-pad", versions: &[], score: 20, why: "unpublished once and broke builds: pin or vendor it" },
 ];
 
-#[no_mangle]
-pub extern "C" fn alloc(size: i32) -> i32 {
-    match Layout::from_size_align(size.max(1) as usize, 8) {
-        Ok(layout) => unsafe { allocate(layout) as i32 },
-        Err(_) => 0,
-    }
-}
-
-#[no_mangle]
-pub extern "C" fn scan(ptr: *const u8, len: u32) -> i32 {
-    let data = unsafe { core::slice::from_raw_parts(ptr, len as usize) };
+fn scan(data: &[u8]) -> u8 {
     let Ok(component) = serde_json::from_slice::<Value>(data) else {
         return 0;
     };
@@ -43,11 +29,15 @@ pub extern "C" fn scan(ptr: *const u8, len: u32) -> i32 {
     let mut score = 0;
     for banned in BANNED.iter().filter(|b| b.name == name) {
         if banned.versions.is_empty() || banned.versions.contains(&version) {
-            let threat = "SBOM.BannedPackage";
-            let detail = format!("{name}@{version}: {}", banned.why);
-            unsafe { report_finding(threat.as_ptr(), threat.len() as u32, banned.score, detail.as_ptr(), detail.len() as u32) };
-            score = score.max(banned.score as i32);
+            report("SBOM.BannedPackage", banned.score, &format!("{name}@{version}: {}", banned.why));
+            score = score.max(banned.score);
         }
     }
     score
+}
+
+plugbox_guest::plugin! {
+    name: "Banned Packages",
+    version: env!("CARGO_PKG_VERSION"),
+    scan: scan,
 }
