@@ -1,0 +1,581 @@
+//! `plugbox new NAME [--lang rust|c|wat|assemblyscript] [--dir DIR]`: writes a plugin
+//! directory (manifest, source, build script, README, golden test) from the templates in
+//! `templates/`, which are embedded in the binary.
+
+mod templates;
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use plugbox::{HostConfig, Manifest};
+
+use super::args::{Command, text};
+use templates::Template;
+
+/// This plugbox's source tree, where the guest crate and the C header are looked for at run
+/// time when they are not embedded.
+const PLUGBOX_ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Exit code: the plugin directory was written.
+const WRITTEN: u8 = 0;
+/// Exit code: nothing was written (bad arguments, an existing directory), or writing failed.
+const FAILED: u8 = 2;
+
+/// `plugbox new` arguments.
+#[derive(Debug)]
+pub struct NewArgs {
+    pub names: Names,
+    pub lang: Lang,
+    /// `--dir`; default `./<slug>`.
+    pub dir: Option<PathBuf>,
+    /// `--guest-crate`: the `plugbox-guest` crate a Rust plugin depends on.
+    pub guest_crate: Option<PathBuf>,
+}
+
+/// The plugin's languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Rust,
+    C,
+    Wat,
+    AssemblyScript,
+}
+
+impl Lang {
+    /// Every language, by its `--lang` name.
+    const ALL: [(&'static str, Lang); 4] = [
+        ("rust", Lang::Rust),
+        ("c", Lang::C),
+        ("wat", Lang::Wat),
+        ("assemblyscript", Lang::AssemblyScript),
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Lang::Rust => "Rust",
+            Lang::C => "C",
+            Lang::Wat => "WAT (WebAssembly text)",
+            Lang::AssemblyScript => "AssemblyScript",
+        }
+    }
+
+    fn templates(self) -> &'static [Template] {
+        match self {
+            Lang::Rust => templates::RUST,
+            Lang::C => templates::C,
+            Lang::Wat => templates::WAT,
+            Lang::AssemblyScript => templates::ASSEMBLYSCRIPT,
+        }
+    }
+
+    /// The language's rows of the README's table of files.
+    fn readme_files(self) -> &'static str {
+        match self {
+            Lang::Rust => templates::RUST_README_FILES,
+            Lang::C => templates::C_README_FILES,
+            Lang::Wat => templates::WAT_README_FILES,
+            Lang::AssemblyScript => templates::ASSEMBLYSCRIPT_README_FILES,
+        }
+    }
+
+    /// What `build.sh` needs, for the closing hint.
+    fn needs(self) -> &'static str {
+        match self {
+            Lang::Rust => "cargo and `rustup target add wasm32-unknown-unknown`",
+            Lang::C => "clang and wasm-ld (lld)",
+            Lang::Wat => "wat2wasm (WABT) or wasm-tools",
+            Lang::AssemblyScript => "npm; the first build installs assemblyscript",
+        }
+    }
+}
+
+/// The names made from NAME.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// NAME as given: the manifest's `name` and the `plugin_name` export.
+    pub display: String,
+    /// Lower-case ASCII letters, digits and `-`: the default directory, the npm package.
+    pub slug: String,
+    /// The slug with `_` for `-`, never starting with a digit: the module's file name, the
+    /// Rust crate.
+    pub ident: String,
+}
+
+/// Parses what follows `new`.
+pub fn parse_new(mut parser: lexopt::Parser) -> Result<Command, String> {
+    use lexopt::prelude::*;
+    let mut name: Option<OsString> = None;
+    let mut lang = Lang::Rust;
+    let mut dir = None;
+    let mut guest_crate = None;
+    while let Some(arg) = parser.next().map_err(text)? {
+        match arg {
+            Long("lang") => lang = parse_lang(parser.value().map_err(text)?)?,
+            Long("dir") => dir = Some(PathBuf::from(parser.value().map_err(text)?)),
+            Long("guest-crate") => {
+                guest_crate = Some(PathBuf::from(parser.value().map_err(text)?));
+            }
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Value(value) if name.is_none() => name = Some(value),
+            Value(value) => {
+                return Err(format!(
+                    "new: one NAME only, found another: '{}' (quote a name with spaces: plugbox new \"My Scanner\")",
+                    value.to_string_lossy()
+                ));
+            }
+            other => return Err(format!("new: {} (see --help)", other.unexpected())),
+        }
+    }
+    let name = name.ok_or("new: no NAME given; try `plugbox new \"My Scanner\"`")?;
+    let name = name
+        .into_string()
+        .map_err(|name| format!("new: NAME '{}' is not valid UTF-8", name.to_string_lossy()))?;
+    if guest_crate.is_some() && lang != Lang::Rust {
+        return Err("new: --guest-crate is for --lang rust only".into());
+    }
+    Ok(Command::New(NewArgs {
+        names: names(&name)?,
+        lang,
+        dir,
+        guest_crate,
+    }))
+}
+
+fn parse_lang(value: OsString) -> Result<Lang, String> {
+    let choices = || {
+        Lang::ALL
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Lang::ALL
+        .iter()
+        .find(|(name, _)| value.to_str() == Some(*name))
+        .map(|(_, lang)| *lang)
+        .ok_or_else(|| {
+            format!(
+                "new: --lang: unknown language '{}'; the choices are {}",
+                value.to_string_lossy(),
+                choices()
+            )
+        })
+}
+
+/// Validates NAME and makes the slug and identifier from it.
+pub fn names(name: &str) -> Result<Names, String> {
+    let bad = |reason: &str| Err(format!("new: NAME '{}': {reason}", name.escape_debug()));
+    if name.trim().is_empty() {
+        return bad("is empty; give the plugin's name, e.g. plugbox new \"My Scanner\"");
+    }
+    if name.trim() != name {
+        return bad("starts or ends with white space; remove it");
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return bad(&format!(
+            "contains the control character {}; only printable text is accepted",
+            c.escape_unicode()
+        ));
+    }
+    if name.contains(['"', '\\']) {
+        return bad(
+            "contains '\"' or '\\', which the templates cannot put into their string literals as is; leave them out",
+        );
+    }
+    let mut slug = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-').to_owned();
+    if slug.is_empty() {
+        return bad(
+            "has no ASCII letter or digit, which the directory and file names are made from",
+        );
+    }
+    let mut ident = slug.replace('-', "_");
+    if ident.starts_with(|c: char| c.is_ascii_digit()) {
+        ident.insert_str(0, "plugin_");
+    }
+    // Names Cargo refuses for a crate, or that would clash with its dependency.
+    const RESERVED: &str = "abstract alloc as async await become box break build const continue \
+        core crate deps do dyn else enum examples extern false final fn for gen if impl in \
+        incremental let loop macro match mod move mut override plugbox_guest priv proc_macro pub \
+        ref return self static std struct super test trait true try type typeof unsafe unsized \
+        use virtual where while yield";
+    if RESERVED.split_whitespace().any(|word| word == ident) {
+        ident.push_str("_plugin");
+    }
+    let names = Names {
+        display: name.to_owned(),
+        slug,
+        ident,
+    };
+    // The manifest's own rules (length, invisible characters) decide the rest.
+    let manifest = fill(
+        templates::COMMON[0].text,
+        &placeholders(&names, Lang::Rust, ""),
+    );
+    if let Err(error) = Manifest::parse(
+        manifest.as_bytes(),
+        Path::new("plugin.json"),
+        &HostConfig::default(),
+    ) {
+        return bad(&error.reason);
+    }
+    Ok(names)
+}
+
+/// The values of the templates' `@@key@@` placeholders.
+fn placeholders<'a>(names: &'a Names, lang: Lang, guest: &'a str) -> Vec<(&'static str, String)> {
+    vec![
+        ("files", lang.readme_files().to_owned()),
+        ("name", names.display.clone()),
+        ("name_len", names.display.len().to_string()),
+        ("slug", names.slug.clone()),
+        ("ident", names.ident.clone()),
+        ("lang", lang.title().to_owned()),
+        ("engine", env!("CARGO_PKG_VERSION").to_owned()),
+        ("guest", guest.to_owned()),
+    ]
+}
+
+/// `template` with each `@@key@@` replaced by its value, in one pass: text put in is not
+/// searched again (a NAME may hold `@@`).
+fn fill(template: &str, values: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("@@") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let value = after.find("@@").and_then(|end| {
+            let (_, value) = values.iter().find(|(key, _)| *key == &after[..end])?;
+            Some((value, end))
+        });
+        match value {
+            Some((value, end)) => {
+                out.push_str(value);
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str("@@");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Writes the plugin directory and returns the exit code.
+pub fn new(args: NewArgs) -> u8 {
+    match write_plugin(&args) {
+        Ok(report) => {
+            // A closed stdout is not worth a panic: the files are written.
+            let _ = std::io::stdout().write_all(report.as_bytes());
+            WRITTEN
+        }
+        Err(message) => {
+            super::say_error(&message);
+            FAILED
+        }
+    }
+}
+
+/// A file to write: its path in the plugin directory, its contents, whether it is a script.
+type File = (String, String, bool);
+
+fn write_plugin(args: &NewArgs) -> Result<String, String> {
+    let names = &args.names;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&names.slug));
+    check_target(&dir)?;
+
+    let mut extra: Vec<File> = Vec::new();
+    let mut guest = String::new();
+    match args.lang {
+        Lang::Rust => {
+            let (path, vendored) = guest_crate(args.guest_crate.as_deref())?;
+            guest = toml_string(&path);
+            extra.extend(vendored);
+        }
+        Lang::C => extra.push(("plugbox.h".into(), plugbox_h()?, false)),
+        Lang::Wat | Lang::AssemblyScript => {}
+    }
+    let values = placeholders(names, args.lang, &guest);
+    let mut files: Vec<File> = templates::COMMON
+        .iter()
+        .chain(args.lang.templates())
+        .map(|t| (t.path.to_owned(), fill(t.text, &values), t.executable))
+        .collect();
+    files.extend(extra);
+
+    for (path, contents, executable) in &files {
+        write_file(&dir.join(path), contents, *executable)?;
+    }
+
+    let shown = dir.display().to_string();
+    let mut report = format!(
+        "created the {} plugin '{}' in {shown}:\n",
+        args.lang.title(),
+        names.display
+    );
+    for (path, _, _) in &files {
+        let _ = writeln!(report, "  {}", dir.join(path).display());
+    }
+    let d = shell_word(&shown);
+    let steps = [
+        (
+            shell_word(&dir.join("build.sh").display().to_string()),
+            format!("build {}.wasm (needs {})", names.ident, args.lang.needs()),
+        ),
+        (
+            format!("plugbox plugins check {d}"),
+            "check that it loads".to_owned(),
+        ),
+        (
+            format!("plugbox plugins test {d}"),
+            "run its golden test (tests/expected.json)".to_owned(),
+        ),
+        (
+            format!(
+                "plugbox scan --plugins {d} {}",
+                shell_word(&dir.join("tests").display().to_string())
+            ),
+            "scan files with it".to_owned(),
+        ),
+    ];
+    let width = steps
+        .iter()
+        .map(|(command, _)| command.len())
+        .max()
+        .unwrap_or(0);
+    report.push_str("next:\n");
+    for (command, why) in steps {
+        let _ = writeln!(report, "  {command:width$}  # {why}");
+    }
+    let _ = writeln!(
+        report,
+        "{} explains the files; the ABI reference is abi/ABI.md in plugbox's source tree.",
+        dir.join("README.md").display()
+    );
+    Ok(report)
+}
+
+/// Refuses a DIR that exists and is not an empty directory.
+fn check_target(dir: &Path) -> Result<(), String> {
+    let shown = dir.display();
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("new: cannot use {shown}: {e}")),
+        Ok(meta) if !meta.is_dir() => Err(format!(
+            "new: {shown} exists and is not a directory; give another --dir"
+        )),
+        Ok(_) => {
+            let mut entries = std::fs::read_dir(dir)
+                .map_err(|e| format!("new: cannot read the directory {shown}: {e}"))?;
+            if entries.next().is_some() {
+                return Err(format!(
+                    "new: {shown} exists and is not empty; nothing was written (give another --dir, or remove it)"
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Writes a new file (never replacing one), creating its directories.
+fn write_file(path: &Path, contents: &str, executable: bool) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("new: cannot write {}: {e}", path.display());
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(if executable { 0o755 } else { 0o644 });
+    }
+    #[cfg(not(unix))]
+    let _ = executable;
+    let mut file = options.open(path).map_err(fail)?;
+    file.write_all(contents.as_bytes()).map_err(fail)
+}
+
+/// The `plugbox-guest` crate's path for Cargo.toml, and the files to write when it is vendored:
+/// `--guest-crate`, else this plugbox's source tree, else the embedded copy.
+fn guest_crate(flag: Option<&Path>) -> Result<(String, Vec<File>), String> {
+    if let Some(path) = flag {
+        if !path.join("Cargo.toml").is_file() {
+            return Err(format!(
+                "new: --guest-crate {}: no Cargo.toml there; give the directory of the plugbox-guest crate (abi/rust in plugbox's source)",
+                path.display()
+            ));
+        }
+        let absolute = std::fs::canonicalize(path)
+            .map_err(|e| format!("new: --guest-crate {}: {e}", path.display()))?;
+        return Ok((utf8_path(&absolute, "--guest-crate")?, Vec::new()));
+    }
+    let source = Path::new(PLUGBOX_ROOT).join("abi/rust");
+    if source.join("Cargo.toml").is_file() {
+        return Ok((utf8_path(&source, "the guest crate")?, Vec::new()));
+    }
+    if templates::GUEST_CRATE.is_empty() {
+        return Err(format!(
+            "new: the plugbox-guest crate is not in this plugbox (built without it) nor at {}; give its directory with --guest-crate PATH",
+            source.display()
+        ));
+    }
+    let files = templates::GUEST_CRATE
+        .iter()
+        .map(|(path, text)| (format!("plugbox-guest/{path}"), (*text).to_owned(), false))
+        .collect();
+    Ok(("plugbox-guest".into(), files))
+}
+
+/// `abi/c/plugbox.h`: embedded, else from this plugbox's source tree.
+fn plugbox_h() -> Result<String, String> {
+    if let Some(text) = templates::PLUGBOX_H {
+        return Ok(text.to_owned());
+    }
+    let path = Path::new(PLUGBOX_ROOT).join("abi/c/plugbox.h");
+    std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "new: the C header plugbox.h is not in this plugbox (built without it) and cannot be read at {}: {e}",
+            path.display()
+        )
+    })
+}
+
+fn utf8_path(path: &Path, what: &str) -> Result<String, String> {
+    path.to_str().map(str::to_owned).ok_or_else(|| {
+        format!(
+            "new: {what}: the path {} is not valid UTF-8, which Cargo.toml needs",
+            path.display()
+        )
+    })
+}
+
+/// `s` as a TOML basic string.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `s` quoted for a POSIX shell when it needs to be.
+fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=+@%,".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_make_a_slug_and_an_identifier() {
+        let n = names("My Marker Scanner").unwrap();
+        assert_eq!(
+            (n.display.as_str(), n.slug.as_str(), n.ident.as_str()),
+            (
+                "My Marker Scanner",
+                "my-marker-scanner",
+                "my_marker_scanner"
+            )
+        );
+        let n = names("  x").unwrap_err();
+        assert!(n.contains("white space"), "{n}");
+        let n = names("Ünïcode -- Scanner 2!").unwrap();
+        assert_eq!(
+            (n.slug.as_str(), n.ident.as_str()),
+            ("n-code-scanner-2", "n_code_scanner_2")
+        );
+        let n = names("42 Rules").unwrap();
+        assert_eq!(
+            (n.slug.as_str(), n.ident.as_str()),
+            ("42-rules", "plugin_42_rules")
+        );
+        assert_eq!(names("Test").unwrap().ident, "test_plugin");
+        assert_eq!(
+            names("plugbox guest").unwrap().ident,
+            "plugbox_guest_plugin"
+        );
+    }
+
+    #[test]
+    fn bad_names_are_refused_with_the_reason() {
+        for (name, expected) in [
+            ("", "is empty"),
+            ("   ", "is empty"),
+            ("a\"b", "string literals"),
+            ("a\\b", "string literals"),
+            ("a\nb", "control character"),
+            ("äöü", "no ASCII letter or digit"),
+            ("a\u{202e}b", "invisible"),
+        ] {
+            let e = names(name).unwrap_err();
+            assert!(e.contains(expected), "{name:?}: {e}");
+        }
+        let e = names(&"x".repeat(129)).unwrap_err();
+        assert!(e.contains("at most 128 bytes"), "{e}");
+        assert!(names(&"x".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn every_placeholder_is_filled() {
+        let n = names("Check Me").unwrap();
+        for lang in Lang::ALL.map(|(_, lang)| lang) {
+            let values = placeholders(&n, lang, "\"/g\"");
+            for t in templates::COMMON.iter().chain(lang.templates()) {
+                let text = fill(t.text, &values);
+                assert!(!text.contains("@@"), "{lang:?} {}: {text}", t.path);
+            }
+        }
+    }
+
+    #[test]
+    fn vendored_guest_crate_is_complete_once_listed() {
+        let paths: Vec<&str> = templates::GUEST_CRATE.iter().map(|(p, _)| *p).collect();
+        assert!(
+            paths.is_empty() || (paths.contains(&"Cargo.toml") && paths.contains(&"src/lib.rs")),
+            "{paths:?}"
+        );
+    }
+
+    #[test]
+    fn lang_choices_are_listed() {
+        let e = parse_lang("go".into()).unwrap_err();
+        assert!(e.contains("rust, c, wat, assemblyscript"), "{e}");
+        assert_eq!(parse_lang("wat".into()), Ok(Lang::Wat));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(toml_string(r#"C:\a "b""#), r#""C:\\a \"b\"""#);
+        assert_eq!(shell_word("a/b-c"), "a/b-c");
+        assert_eq!(shell_word("it's here"), r"'it'\''s here'");
+    }
+}
