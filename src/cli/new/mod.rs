@@ -217,10 +217,7 @@ pub fn names(name: &str) -> Result<Names, String> {
         ident,
     };
     // The manifest's own rules (length, invisible characters) decide the rest.
-    let manifest = fill(
-        templates::COMMON[0].text,
-        &placeholders(&names, Lang::Rust, ""),
-    );
+    let manifest = fill(templates::COMMON[0].text, &placeholders(&names, Lang::Rust));
     if let Err(error) = Manifest::parse(
         manifest.as_bytes(),
         Path::new("plugin.json"),
@@ -231,8 +228,9 @@ pub fn names(name: &str) -> Result<Names, String> {
     Ok(names)
 }
 
-/// The values of the templates' `@@key@@` placeholders.
-fn placeholders<'a>(names: &'a Names, lang: Lang, guest: &'a str) -> Vec<(&'static str, String)> {
+/// The values of the templates' `@@key@@` placeholders but for the Rust template's `guest`
+/// and `workspace`.
+fn placeholders(names: &Names, lang: Lang) -> Vec<(&'static str, String)> {
     vec![
         ("files", lang.readme_files().to_owned()),
         ("name", names.display.clone()),
@@ -241,7 +239,6 @@ fn placeholders<'a>(names: &'a Names, lang: Lang, guest: &'a str) -> Vec<(&'stat
         ("ident", names.ident.clone()),
         ("lang", lang.title().to_owned()),
         ("engine", env!("CARGO_PKG_VERSION").to_owned()),
-        ("guest", guest.to_owned()),
     ]
 }
 
@@ -299,17 +296,18 @@ fn write_plugin(args: &NewArgs) -> Result<String, String> {
     check_target(&dir)?;
 
     let mut extra: Vec<File> = Vec::new();
-    let mut guest = String::new();
+    let mut values = placeholders(names, args.lang);
     match args.lang {
         Lang::Rust => {
-            let (path, vendored) = guest_crate(args.guest_crate.as_deref())?;
-            guest = toml_string(&path);
+            let (path, vendored) =
+                guest_crate(args.guest_crate.as_deref(), Path::new(PLUGBOX_ROOT))?;
+            values.push(("guest", toml_string(&path)));
+            values.push(("workspace", workspace(!vendored.is_empty())));
             extra.extend(vendored);
         }
         Lang::C => extra.push(("plugbox.h".into(), plugbox_h()?, false)),
         Lang::Wat | Lang::AssemblyScript => {}
     }
-    let values = placeholders(names, args.lang, &guest);
     let mut files: Vec<File> = templates::COMMON
         .iter()
         .chain(args.lang.templates())
@@ -411,8 +409,9 @@ fn write_file(path: &Path, contents: &str, executable: bool) -> Result<(), Strin
 }
 
 /// The `plugbox-guest` crate's path for Cargo.toml, and the files to write when it is vendored:
-/// `--guest-crate`, else this plugbox's source tree, else the embedded copy.
-fn guest_crate(flag: Option<&Path>) -> Result<(String, Vec<File>), String> {
+/// `--guest-crate`, else `abi/rust` in `root` (this plugbox's source tree), else the embedded
+/// copy.
+fn guest_crate(flag: Option<&Path>, root: &Path) -> Result<(String, Vec<File>), String> {
     if let Some(path) = flag {
         if !path.join("Cargo.toml").is_file() {
             return Err(format!(
@@ -424,7 +423,7 @@ fn guest_crate(flag: Option<&Path>) -> Result<(String, Vec<File>), String> {
             .map_err(|e| format!("new: --guest-crate {}: {e}", path.display()))?;
         return Ok((utf8_path(&absolute, "--guest-crate")?, Vec::new()));
     }
-    let source = Path::new(PLUGBOX_ROOT).join("abi/rust");
+    let source = root.join("abi/rust");
     if source.join("Cargo.toml").is_file() {
         return Ok((utf8_path(&source, "the guest crate")?, Vec::new()));
     }
@@ -439,6 +438,16 @@ fn guest_crate(flag: Option<&Path>) -> Result<(String, Vec<File>), String> {
         .map(|(path, text)| (format!("plugbox-guest/{path}"), (*text).to_owned(), false))
         .collect();
     Ok(("plugbox-guest".into(), files))
+}
+
+/// The Rust plugin's `[workspace]` table: a copy of the guest crate in `plugbox-guest/` is a
+/// workspace of its own, so Cargo must not take it for a member.
+fn workspace(vendored: bool) -> String {
+    if vendored {
+        "exclude = [\"plugbox-guest\"]\n".into()
+    } else {
+        String::new()
+    }
 }
 
 /// `abi/c/plugbox.h`: embedded, else from this plugbox's source tree.
@@ -548,7 +557,9 @@ mod tests {
     fn every_placeholder_is_filled() {
         let n = names("Check Me").unwrap();
         for lang in Lang::ALL.map(|(_, lang)| lang) {
-            let values = placeholders(&n, lang, "\"/g\"");
+            let mut values = placeholders(&n, lang);
+            values.push(("guest", "\"/g\"".into()));
+            values.push(("workspace", workspace(true)));
             for t in templates::COMMON.iter().chain(lang.templates()) {
                 let text = fill(t.text, &values);
                 assert!(!text.contains("@@"), "{lang:?} {}: {text}", t.path);
@@ -557,12 +568,28 @@ mod tests {
     }
 
     #[test]
-    fn vendored_guest_crate_is_complete_once_listed() {
+    fn without_the_source_tree_the_guest_crate_is_vendored() {
         let paths: Vec<&str> = templates::GUEST_CRATE.iter().map(|(p, _)| *p).collect();
-        assert!(
-            paths.is_empty() || (paths.contains(&"Cargo.toml") && paths.contains(&"src/lib.rs")),
-            "{paths:?}"
-        );
+        let gone = Path::new("/nonexistent/plugbox");
+        match guest_crate(None, gone) {
+            Ok((path, files)) => {
+                assert_eq!(path, "plugbox-guest");
+                let written: Vec<&str> = files.iter().map(|(p, _, _)| p.as_str()).collect();
+                for needed in ["plugbox-guest/Cargo.toml", "plugbox-guest/src/lib.rs"] {
+                    assert!(written.contains(&needed), "{written:?}");
+                }
+            }
+            Err(e) => {
+                assert!(paths.is_empty(), "{e}");
+                assert!(e.contains("--guest-crate PATH"), "{e}");
+            }
+        }
+        // The source tree, when it is there, wins over the copy.
+        let here = Path::new(PLUGBOX_ROOT);
+        if here.join("abi/rust/Cargo.toml").is_file() {
+            let (path, files) = guest_crate(None, here).unwrap();
+            assert!(path.ends_with("abi/rust") && files.is_empty(), "{path}");
+        }
     }
 
     #[test]

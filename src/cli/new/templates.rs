@@ -35,7 +35,8 @@ pub const COMMON: &[Template] = &[
 ];
 
 pub const RUST: &[Template] = &[
-    template!("Cargo.toml", "rust/Cargo.toml"),
+    // `.in`: a file named Cargo.toml would make this directory a package of its own to Cargo.
+    template!("Cargo.toml", "rust/Cargo.toml.in"),
     template!(".cargo/config.toml", "rust/.cargo/config.toml"),
     template!(".gitignore", "rust/.gitignore"),
     template!("src/lib.rs", "rust/src/lib.rs"),
