@@ -303,10 +303,23 @@ fn default_dir_is_the_slug_and_an_empty_dir_is_used() {
     let wat = std::fs::read_to_string(tmp.path().join("quick-check/plugin.wat")).unwrap();
     assert!(wat.contains("\"Quick Check!\")"), "{wat}");
 
-    std::fs::create_dir(tmp.path().join("empty")).unwrap();
-    let out = new_in(tmp.path(), &["X", "--lang", "c", "--dir", "empty"]);
+    // --guest-crate is written as an absolute path, since Cargo.toml's paths are relative to
+    // the plugin, not to where `plugbox new` ran.
+    std::fs::create_dir_all(tmp.path().join("guest")).unwrap();
+    std::fs::write(tmp.path().join("guest/Cargo.toml"), "").unwrap();
+    let out = new_in(tmp.path(), &["R", "--guest-crate", "guest"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(tmp.path().join("empty/plugin.c").is_file());
+    let cargo = std::fs::read_to_string(tmp.path().join("r/Cargo.toml")).unwrap();
+    let guest = std::fs::canonicalize(tmp.path().join("guest")).unwrap();
+    assert!(
+        cargo.contains(&format!("path = \"{}\"", guest.display())),
+        "{cargo}"
+    );
+
+    std::fs::create_dir(tmp.path().join("empty")).unwrap();
+    let out = new_in(tmp.path(), &["X", "--lang", "wat", "--dir", "empty"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(tmp.path().join("empty/plugin.wat").is_file());
 }
 
 #[test]
