@@ -9,7 +9,11 @@ if ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 if [ ! -d node_modules ]; then
-  npm install --no-audit --no-fund
+  npm install --no-audit --no-fund || {
+    echo "build.sh: error: npm install failed; it downloads the compiler (assemblyscript" \
+      "0.28.20, see package.json) from the npm registry" >&2
+    exit 1
+  }
 fi
 npm run --silent build
 echo "built @@ident@@.wasm"
