@@ -1,4 +1,4 @@
-//! A plugbox detection plugin: reports files holding the bytes MALICIOUS_MARKER.
+//! A plugbox detection plugin: reports files holding the bytes `MALICIOUS_MARKER`.
 //!
 //! Each file is scanned in a fresh instance of this module: nothing survives from one file to
 //! the next. The `plugbox_guest` crate writes the exports plugbox calls (`scan`, `alloc`,
@@ -22,10 +22,12 @@ fn on_load() -> Result<(), &'static str> {
 
 /// Called with the whole file; returns the highest score reported (0: clean).
 fn scan(data: &[u8]) -> u8 {
-    let Some(offset) = data.windows(MARKER.len()).position(|window| window == MARKER) else {
-        return 0;
-    };
-    let detail = format!("Found MALICIOUS_MARKER at offset {offset}");
-    plugbox_guest::report("Custom.MaliciousMarker", 85, &detail);
-    85
+    match data.windows(MARKER.len()).position(|w| w == MARKER) {
+        Some(offset) => {
+            let detail = format!("Found MALICIOUS_MARKER at offset {offset}");
+            plugbox_guest::report("Custom.MaliciousMarker", 85, &detail);
+            85
+        }
+        None => 0,
+    }
 }
