@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use super::new::{NewArgs, parse_new};
 use super::scan_args::{ScanArgs, parse_scan};
 
 /// Largest value `--max-stdout-bytes` accepts: the captured stdout is held in memory.
@@ -13,6 +14,7 @@ pub const MAX_STDOUT_FLAG: usize = 1 << 30;
 pub enum Command {
     Scan(ScanArgs),
     Run(RunArgs),
+    New(NewArgs),
     Help,
     Version,
 }
@@ -45,8 +47,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
         Some(Short('V') | Long("version")) => Ok(Command::Version),
         Some(Value(word)) if word == "scan" => parse_scan(parser),
         Some(Value(word)) if word == "run" => parse_run(parser),
+        Some(Value(word)) if word == "new" => parse_new(parser),
         Some(Value(word)) => Err(format!(
-            "unknown command '{}'; the commands are `scan` and `run` (see --help)",
+            "unknown command '{}'; the commands are `scan`, `run` and `new` (see --help)",
             word.to_string_lossy()
         )),
         Some(other) => Err(format!(

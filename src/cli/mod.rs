@@ -1,8 +1,9 @@
-//! The `plugbox` command line: `plugbox scan` and `plugbox run`.
+//! The `plugbox` command line: `plugbox scan`, `plugbox run` and `plugbox new`.
 
 mod args;
 mod file;
 mod glob;
+mod new;
 mod output;
 mod pool;
 mod progress;
@@ -46,6 +47,7 @@ pub fn main() -> ExitCode {
         }
         Command::Scan(scan_args) => ExitCode::from(scan::scan(scan_args)),
         Command::Run(run_args) => ExitCode::from(run::run(run_args)),
+        Command::New(new_args) => ExitCode::from(new::new(new_args)),
     }
 }
 

@@ -8,6 +8,7 @@ Usage:
   plugbox scan [OPTIONS] PATH...               scan files with a directory of detection plugins
   plugbox scan [OPTIONS] --files-from FILE [PATH...]
   plugbox run [OPTIONS] MODULE.wasm [ARGS...]  run one WASI command module (wasm32-wasip1)
+  plugbox new NAME [OPTIONS]                   write a new plugin's directory, ready to build
 
 Scan options:
   --plugins DIR        plugin directory (default: $PLUGBOX_PLUGINS, else ~/.plugbox/plugins)
@@ -49,6 +50,16 @@ Run options (before MODULE; every word after MODULE is passed to it, `--` includ
   the module ends; the module's stderr lines go to stderr as they come (control characters
   escaped; at most 64 KiB and 1024 lines per run).
 
+New options:
+  --lang LANG             rust (default), c, wat or assemblyscript
+  --dir DIR               where to write it (default: NAME in lower case, words joined by
+                          `-`); refused when it exists and is not empty
+  --guest-crate PATH      rust: the plugbox-guest crate to depend on (default: abi/rust of
+                          plugbox's source tree, else a copy written into DIR/plugbox-guest)
+  NAME is the manifest's name and what the plugin reports as its name. The directory gets
+  plugin.json, the source, build.sh, a README with the next commands, and a golden test
+  (tests/, run by `plugbox plugins test DIR`).
+
   -h, --help           print this help
   -V, --version        print the version
 
@@ -60,6 +71,7 @@ suspicious 30-59, malicious 60-100), limit skips and plugin failures by plugin.
 Exit codes:
   scan: 0 nothing at or above --fail-score; 1 something at or above it; 2 an error kept the
         scan from being complete (it takes precedence over 1).
+  new:  0 the directory was written; 2 it was not (bad usage, existing directory, write error).
   run:  the module's exit code (0-255; a code above 255, or negative, is 255); 2 when the
         module did not run to its exit (load error, trap, timeout, memory limit, stdout
         limit: the reason follows `plugbox: error:` on stderr) or on bad usage.
