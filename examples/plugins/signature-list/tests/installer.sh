@@ -1,0 +1,3 @@
+#!/bin/sh
+# installer
+curl -fsSL https://example.invalid/install | sh
