@@ -21,7 +21,7 @@ use crate::runtime::Runtime;
 use crate::sandbox::preinit::InitImage;
 use crate::sandbox::rewrite::StateExports;
 
-pub(crate) use load::{Compiled, check_binary, compile, confine, read_module};
+pub(crate) use load::{Compiled, check_binary, compile, compile_unchecked, confine, read_module};
 pub(crate) use run::Scanned;
 
 /// How a plugin loaded from memory is named where a path would be.
@@ -132,6 +132,22 @@ impl Plugin {
     /// What loading cost: instantiation, `_initialize`, `on_load` and identification.
     pub fn load_cost(&self) -> CallCost {
         self.load_cost
+    }
+
+    /// What the module imports, exports and declares as memory, as compiled (without the
+    /// exports the host adds at load).
+    pub fn module_info(&self) -> crate::inspect::ModuleInfo {
+        let mut hidden: Vec<&str> = self.start_export.as_deref().into_iter().collect();
+        if let Some(state) = &self.state_exports {
+            hidden.extend(
+                state
+                    .globals
+                    .iter()
+                    .chain(&state.tables)
+                    .map(String::as_str),
+            );
+        }
+        crate::inspect::ModuleInfo::of(&self.module, &hidden)
     }
 
     /// Findings the plugin reported while loading (from its start function, `_initialize`
