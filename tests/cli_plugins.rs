@@ -257,7 +257,12 @@ fn check_prints_the_facts_of_a_good_plugin() {
     }
 
     let plugins = Plugins::new();
-    let bad = plugins.add("bad", "Bad", json!({}), r#"(module (memory (export "memory") 1))"#);
+    let bad = plugins.add(
+        "bad",
+        "Bad",
+        json!({}),
+        r#"(module (memory (export "memory") 1))"#,
+    );
     let out = plugbox(&[
         "plugins",
         "check",
@@ -283,12 +288,9 @@ fn check_prints_the_facts_of_a_good_plugin() {
         facts["permissions"],
         json!({"filesystem": false, "max_memory_mb": 16, "max_exec_ms": 1000})
     );
-    assert!(
-        facts["imports"]
-            .as_array()
-            .unwrap()
-            .contains(&json!({"module": "env", "name": "log_message", "type": "func (i32, i32, i32) -> ()"}))
-    );
+    assert!(facts["imports"].as_array().unwrap().contains(
+        &json!({"module": "env", "name": "log_message", "type": "func (i32, i32, i32) -> ()"})
+    ));
     assert!(
         facts["exports"]
             .as_array()
@@ -308,12 +310,20 @@ fn list_shows_plugins_skips_and_failures() {
     let out = plugbox(&["plugins", "list", "--plugins", "examples/plugins"]);
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{shown}{}", text(&out.stderr));
-    assert!(shown.contains("plugin  Marker Scanner 0.1.0  examples/plugins/marker-scanner"), "{shown}");
+    assert!(
+        shown.contains("plugin  Marker Scanner 0.1.0  examples/plugins/marker-scanner"),
+        "{shown}"
+    );
     assert!(shown.contains(" 0 failed"), "{shown}");
 
     let plugins = Plugins::new();
     plugins.add_good("good");
-    plugins.add("broken", "Broken", json!({}), r#"(module (memory (export "memory") 1))"#);
+    plugins.add(
+        "broken",
+        "Broken",
+        json!({}),
+        r#"(module (memory (export "memory") 1))"#,
+    );
     plugins.add(
         "elsewhere",
         "Elsewhere",
@@ -326,7 +336,10 @@ fn list_shows_plugins_skips_and_failures() {
     assert_eq!(out.status.code(), Some(2), "{shown}");
     assert!(shown.contains("plugin  Good 1.0.0"), "{shown}");
     assert!(shown.contains("skipped "), "{shown}");
-    assert!(shown.contains("error   ") && shown.contains("`scan`"), "{shown}");
+    assert!(
+        shown.contains("error   ") && shown.contains("`scan`"),
+        "{shown}"
+    );
     assert!(shown.contains("1 loaded, 1 skipped, 1 failed"), "{shown}");
 
     let out = plugbox(&["plugins", "list", "--plugins", dir, "--json"]);
@@ -354,7 +367,8 @@ fn golden(plugins: &Plugins, dir: &str, expected: &str) -> String {
     path(&dir).to_owned()
 }
 
-const RIGHT: &str = r#"{"marked.txt": [{"threat": "Custom.MaliciousMarker", "score": 85}], "clean.txt": []}"#;
+const RIGHT: &str =
+    r#"{"marked.txt": [{"threat": "Custom.MaliciousMarker", "score": 85}], "clean.txt": []}"#;
 
 #[test]
 fn test_passes_on_right_expectations() {
@@ -364,8 +378,16 @@ fn test_passes_on_right_expectations() {
     let out = plugbox(&["plugins", "test", &dir]);
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{shown}{}", text(&out.stderr));
-    assert!(shown.contains(&format!("PASS {dir}/tests/clean.txt\nPASS {dir}/tests/marked.txt\n")), "{shown}");
-    assert!(shown.contains("note: ") && shown.contains("notes.md"), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "PASS {dir}/tests/clean.txt\nPASS {dir}/tests/marked.txt\n"
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("note: ") && shown.contains("notes.md"),
+        "{shown}"
+    );
     assert!(shown.contains("2 passed, 0 failed"), "{shown}");
 
     // A detail, when given, is compared too.
@@ -414,7 +436,12 @@ fn test_fails_with_a_diff_on_wrong_expectations() {
         let dir = golden(&plugins, name, expected);
         let out = plugbox(&["plugins", "test", &dir]);
         let shown = text(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{name}: {shown}{}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: {shown}{}",
+            text(&out.stderr)
+        );
         for line in lines {
             assert!(shown.contains(line), "{name}: {line:?} in\n{shown}");
         }
@@ -438,7 +465,10 @@ fn test_reports_a_plugin_failure_during_a_sample_as_a_fail() {
     let out = plugbox(&["plugins", "test", path(&dir)]);
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{shown}");
-    assert!(shown.contains("FAIL ") && shown.contains("  plugin failed: scan failed"), "{shown}");
+    assert!(
+        shown.contains("FAIL ") && shown.contains("  plugin failed: scan failed"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -447,7 +477,11 @@ fn test_cannot_run_without_good_expectations_samples_or_plugin() {
     let cases = [
         ("malformed", Some("{\"marked.txt\": ["), "not valid JSON"),
         ("not-object", Some("[]"), "must be a JSON object"),
-        ("not-list", Some(r#"{"marked.txt": {}}"#), "key \"marked.txt\": must be a list"),
+        (
+            "not-list",
+            Some(r#"{"marked.txt": {}}"#),
+            "key \"marked.txt\": must be a list",
+        ),
         (
             "unknown-key",
             Some(r#"{"marked.txt": [{"threat": "T", "score": 1, "sore": 2}]}"#),
@@ -478,15 +512,32 @@ fn test_cannot_run_without_good_expectations_samples_or_plugin() {
         }
         let out = plugbox(&["plugins", "test", &dir]);
         let error = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{name}: {}{error}", text(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name}: {}{error}",
+            text(&out.stdout)
+        );
         assert!(error.contains(needle), "{name}: {needle:?} in {error}");
-        assert!(error.contains("expected.json") || name == "missing-sample", "{name}: {error}");
+        assert!(
+            error.contains("expected.json") || name == "missing-sample",
+            "{name}: {error}"
+        );
     }
 
-    let broken = plugins.add("broken", "Broken", json!({}), r#"(module (memory (export "memory") 1))"#);
+    let broken = plugins.add(
+        "broken",
+        "Broken",
+        json!({}),
+        r#"(module (memory (export "memory") 1))"#,
+    );
     let out = plugbox(&["plugins", "test", path(&broken)]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("does not load"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("does not load"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Could-not-run takes precedence over a failed expectation.
     let wrong = golden(&plugins, "wrong", r#"{"marked.txt": [], "clean.txt": []}"#);
@@ -507,6 +558,10 @@ fn plugins_usage_errors_exit_2() {
     ] {
         let out = plugbox(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(text(&out.stderr).contains("plugbox: error: plugins"), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("plugbox: error: plugins"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
     }
 }
