@@ -21,7 +21,7 @@ use crate::error::LoadError;
 use crate::exports::{describe, export_problems};
 use crate::host::imports::{Namespaces, import_problems};
 use crate::manifest::Manifest;
-use crate::plugin::{compile_unchecked, confine, read_module};
+use crate::plugin::{Plugin, compile_unchecked, confine, read_module};
 use crate::runtime::Runtime;
 
 /// A module's imports, exports and exported memory, as compiled.
@@ -84,9 +84,18 @@ impl Memory {
     }
 }
 
+impl Plugin {
+    /// What the module imports, exports and declares as memory, as compiled (without the
+    /// exports the host adds at load).
+    pub fn module_info(&self) -> ModuleInfo {
+        let (module, added) = self.module_and_added_exports();
+        ModuleInfo::of(module, &added)
+    }
+}
+
 impl ModuleInfo {
     /// Describes `module`, leaving out the exports named in `hidden`.
-    pub(crate) fn of(module: &Module, hidden: &[&str]) -> Self {
+    fn of(module: &Module, hidden: &[&str]) -> Self {
         let imports = module
             .imports()
             .map(|import| Import {

@@ -134,12 +134,11 @@ impl Plugin {
         self.load_cost
     }
 
-    /// What the module imports, exports and declares as memory, as compiled (without the
-    /// exports the host adds at load).
-    pub fn module_info(&self) -> crate::inspect::ModuleInfo {
-        let mut hidden: Vec<&str> = self.start_export.as_deref().into_iter().collect();
+    /// The compiled module, and the names of the exports the host added to it at load.
+    pub(crate) fn module_and_added_exports(&self) -> (&Module, Vec<&str>) {
+        let mut added: Vec<&str> = self.start_export.as_deref().into_iter().collect();
         if let Some(state) = &self.state_exports {
-            hidden.extend(
+            added.extend(
                 state
                     .globals
                     .iter()
@@ -147,7 +146,7 @@ impl Plugin {
                     .map(String::as_str),
             );
         }
-        crate::inspect::ModuleInfo::of(&self.module, &hidden)
+        (&self.module, added)
     }
 
     /// Findings the plugin reported while loading (from its start function, `_initialize`
