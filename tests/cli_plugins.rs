@@ -503,6 +503,11 @@ fn test_cannot_run_without_good_expectations_samples_or_plugin() {
             "key \"../plugin.json\"",
         ),
         ("missing-sample", Some(r#"{"gone.txt": []}"#), "gone.txt"),
+        (
+            "duplicate-key",
+            Some(r#"{"clean.txt": [], "clean.txt": [{"threat": "T", "score": 1}]}"#),
+            "key \"clean.txt\" is given more than once",
+        ),
         ("no-expected", None, "expected.json: no such file"),
     ];
     for (name, expected, needle) in cases {

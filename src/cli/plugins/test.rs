@@ -231,6 +231,12 @@ fn read_expected(path: &Path) -> Result<Vec<(String, Vec<Expected>)>, String> {
             path.display()
         ));
     };
+    if let Some(key) = duplicate_key(&bytes) {
+        return Err(format!(
+            "{}: key \"{key}\" is given more than once; list each sample once",
+            path.display()
+        ));
+    }
     let mut cases = Vec::with_capacity(object.len());
     for (sample, findings) in object {
         let at = |reason: String| format!("{}: key \"{sample}\": {reason}", path.display());
@@ -312,4 +318,35 @@ fn unlisted(tests: &Path, cases: &[(String, Vec<Expected>)]) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// The first key given twice in the top-level object of `json` (which parses as an object),
+/// which a map would silently drop.
+fn duplicate_key(json: &[u8]) -> Option<String> {
+    struct Keys(Vec<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> serde::de::Visitor<'de> for Visitor {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Keys, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some((key, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
+                        keys.push(key);
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    let Keys(mut keys) = serde_json::from_slice(json).ok()?;
+    keys.sort();
+    keys.windows(2).find(|w| w[0] == w[1]).map(|w| w[0].clone())
 }
