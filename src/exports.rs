@@ -123,6 +123,16 @@ impl Exports {
     }
 }
 
+/// Every export problem of a detection plugin's module that [`Exports::check`] would refuse
+/// it for, not only the first: the memory, then each function in the ABI's order.
+pub(crate) fn export_problems(module: &Module) -> Vec<LoadError> {
+    let memory = check_memory(module).err();
+    let functions = FUNCTIONS
+        .iter()
+        .filter_map(|(rule, _)| rule.check(module).err());
+    memory.into_iter().chain(functions).collect()
+}
+
 /// Checks a command module's exports: `_start: () -> ()` and the memory.
 pub(crate) fn check_command(module: &Module) -> Result<(), LoadError> {
     START.check(module)?;

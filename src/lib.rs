@@ -54,6 +54,7 @@ mod files;
 mod findings;
 mod host;
 mod input;
+pub mod inspect;
 pub mod limits;
 mod manifest;
 mod plugin;

@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use super::new::{NewArgs, parse_new};
+use super::plugins::{PluginsCommand, parse_plugins};
 use super::scan_args::{ScanArgs, parse_scan};
 
 /// Largest value `--max-stdout-bytes` accepts: the captured stdout is held in memory.
@@ -15,6 +16,7 @@ pub enum Command {
     Scan(ScanArgs),
     Run(RunArgs),
     New(NewArgs),
+    Plugins(PluginsCommand),
     Help,
     Version,
 }
@@ -48,8 +50,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
         Some(Value(word)) if word == "scan" => parse_scan(parser),
         Some(Value(word)) if word == "run" => parse_run(parser),
         Some(Value(word)) if word == "new" => parse_new(parser),
+        Some(Value(word)) if word == "plugins" => parse_plugins(parser),
         Some(Value(word)) => Err(format!(
-            "unknown command '{}'; the commands are `scan`, `run` and `new` (see --help)",
+            "unknown command '{}'; the commands are `scan`, `run`, `new` and `plugins` (see --help)",
             word.to_string_lossy()
         )),
         Some(other) => Err(format!(

@@ -1,10 +1,12 @@
-//! The `plugbox` command line: `plugbox scan`, `plugbox run` and `plugbox new`.
+//! The `plugbox` command line: `plugbox scan`, `plugbox run`, `plugbox new` and
+//! `plugbox plugins`.
 
 mod args;
 mod file;
 mod glob;
 mod new;
 mod output;
+mod plugins;
 mod pool;
 mod progress;
 mod reload;
@@ -48,6 +50,7 @@ pub fn main() -> ExitCode {
         Command::Scan(scan_args) => ExitCode::from(scan::scan(scan_args)),
         Command::Run(run_args) => ExitCode::from(run::run(run_args)),
         Command::New(new_args) => ExitCode::from(new::new(new_args)),
+        Command::Plugins(command) => ExitCode::from(plugins::plugins(command)),
     }
 }
 

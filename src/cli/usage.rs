@@ -9,6 +9,11 @@ Usage:
   plugbox scan [OPTIONS] --files-from FILE [PATH...]
   plugbox run [OPTIONS] MODULE.wasm [ARGS...]  run one WASI command module (wasm32-wasip1)
   plugbox new NAME [OPTIONS]                   write a new plugin's directory, ready to build
+  plugbox plugins check DIR... [--json]        load each plugin directory; print what it is,
+                                               or every problem with its fix
+  plugbox plugins list [--plugins DIR] [--json]
+                                               the plugins a scan loads, skips and fails on
+  plugbox plugins test DIR... [--json]         run each plugin's golden tests (DIR/tests/)
 
 Scan options:
   --plugins DIR        plugin directory (default: $PLUGBOX_PLUGINS, else ~/.plugbox/plugins)
@@ -60,6 +65,16 @@ New options:
   plugin.json, the source, build.sh, a README with the next commands, and a golden test
   (tests/, run by `plugbox plugins test DIR`).
 
+Plugins options:
+  --json                  one JSON object per line: check: `plugin_check` per DIR (ok,
+                          plugin facts, problems with kind, message, fix); list: `plugin`,
+                          `skipped`, `load_error`; test: `plugin_test` per sample, `note`,
+                          `plugin_test_summary`, `error`
+  --plugins DIR           list: the plugin directory, as for scan
+  plugins test reads DIR/tests/expected.json: an object keyed by sample file name in
+  DIR/tests/, each value the list of findings expected ({\"threat\": S, \"score\": N} and an
+  optional \"detail\" compared when given); extra and missing findings both fail.
+
   -h, --help           print this help
   -V, --version        print the version
 
@@ -72,6 +87,11 @@ Exit codes:
   scan: 0 nothing at or above --fail-score; 1 something at or above it; 2 an error kept the
         scan from being complete (it takes precedence over 1).
   new:  0 the directory was written; 2 it was not (bad usage, existing directory, write error).
+  plugins check: 0 every DIR loads; 2 some does not.
+  plugins list:  0 the directory loaded; 2 some plugin failed to load.
+  plugins test:  0 every golden test passed; 1 some expectation failed (the difference is
+        shown); 2 a test could not run (plugin does not load, no or bad expected.json,
+        missing sample; it takes precedence over 1).
   run:  the module's exit code (0-255; a code above 255, or negative, is 255); 2 when the
         module did not run to its exit (load error, trap, timeout, memory limit, stdout
         limit: the reason follows `plugbox: error:` on stderr) or on bad usage.

@@ -275,6 +275,15 @@ pub(crate) enum Namespaces {
 /// Refuses a module that imports anything the host does not provide to its kind of plugin,
 /// or with another type.
 pub(crate) fn check_imports(module: &Module, namespaces: Namespaces) -> Result<(), LoadError> {
+    match import_problems(module, namespaces).into_iter().next() {
+        Some(problem) => Err(problem),
+        None => Ok(()),
+    }
+}
+
+/// Every import of `module` that [`check_imports`] refuses, in the module's order.
+pub(crate) fn import_problems(module: &Module, namespaces: Namespaces) -> Vec<LoadError> {
+    let mut problems = Vec::new();
     let offered = || {
         host_imports()
             .iter()
@@ -284,7 +293,7 @@ pub(crate) fn check_imports(module: &Module, namespaces: Namespaces) -> Result<(
         let (namespace, name) = (import.module(), import.name());
         let provided = offered().find(|p| p.module == namespace && p.name == name);
         let Some(provided) = provided else {
-            return Err(LoadError::UnknownImport {
+            problems.push(LoadError::UnknownImport {
                 import: format!("{namespace}.{name}"),
                 ty: describe(import.ty()),
                 provided: offered()
@@ -292,17 +301,18 @@ pub(crate) fn check_imports(module: &Module, namespaces: Namespaces) -> Result<(
                     .collect::<Vec<_>>()
                     .join(", "),
             });
+            continue;
         };
         let matches = matches!(import.ty(), ExternType::Func(f) if provided.matches(f));
         if !matches {
-            return Err(LoadError::ImportSignature {
+            problems.push(LoadError::ImportSignature {
                 import: format!("{namespace}.{name}"),
                 expected: describe(&ExternType::Func(provided.func_type())),
                 found: describe(import.ty()),
             });
         }
     }
-    Ok(())
+    problems
 }
 
 #[cfg(test)]

@@ -256,6 +256,18 @@ pub(crate) fn compile(
     wasm_path: &Path,
     namespaces: Namespaces,
 ) -> Result<Compiled, LoadError> {
+    let compiled = compile_unchecked(runtime, wasm, wasm_path)?;
+    host::imports::check_imports(&compiled.module, namespaces)?;
+    Ok(compiled)
+}
+
+/// [`compile`] without the import check: the load limits, the start function moved into an
+/// export, validation.
+pub(crate) fn compile_unchecked(
+    runtime: &Runtime,
+    wasm: &[u8],
+    wasm_path: &Path,
+) -> Result<Compiled, LoadError> {
     let over_limit = |reason| LoadError::LoadLimit {
         path: wasm_path.to_path_buf(),
         reason,
@@ -277,7 +289,6 @@ pub(crate) fn compile(
     if let Some(export) = &rewritten.start_export {
         rewrite::check_type(&module, export).map_err(invalid)?;
     }
-    host::imports::check_imports(&module, namespaces)?;
     Ok(Compiled {
         module,
         start_export: rewritten.start_export,

@@ -21,7 +21,7 @@ use crate::runtime::Runtime;
 use crate::sandbox::preinit::InitImage;
 use crate::sandbox::rewrite::StateExports;
 
-pub(crate) use load::{Compiled, check_binary, compile, confine, read_module};
+pub(crate) use load::{Compiled, check_binary, compile, compile_unchecked, confine, read_module};
 pub(crate) use run::Scanned;
 
 /// How a plugin loaded from memory is named where a path would be.
@@ -132,6 +132,21 @@ impl Plugin {
     /// What loading cost: instantiation, `_initialize`, `on_load` and identification.
     pub fn load_cost(&self) -> CallCost {
         self.load_cost
+    }
+
+    /// The compiled module, and the names of the exports the host added to it at load.
+    pub(crate) fn module_and_added_exports(&self) -> (&Module, Vec<&str>) {
+        let mut added: Vec<&str> = self.start_export.as_deref().into_iter().collect();
+        if let Some(state) = &self.state_exports {
+            added.extend(
+                state
+                    .globals
+                    .iter()
+                    .chain(&state.tables)
+                    .map(String::as_str),
+            );
+        }
+        (&self.module, added)
     }
 
     /// Findings the plugin reported while loading (from its start function, `_initialize`
