@@ -305,6 +305,40 @@ fn check_prints_the_facts_of_a_good_plugin() {
     assert_eq!(kinds(&lines[1]), ["missing_export"]);
 }
 
+/// Every bundled example loads cleanly and passes its golden test (`tests/expected.json`),
+/// as CI's `plugbox plugins test examples/plugins/*` also checks on the rebuilt modules.
+#[test]
+fn every_bundled_example_passes_check_and_its_golden_test() {
+    let mut dirs: Vec<String> = std::fs::read_dir("examples/plugins")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("plugin.json").is_file())
+        .map(|p| p.to_str().unwrap().to_owned())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 7, "{dirs:?}");
+    for dir in &dirs {
+        assert!(
+            Path::new(dir).join("tests/expected.json").is_file(),
+            "{dir} has no golden test"
+        );
+    }
+    let args: Vec<&str> = dirs.iter().map(String::as_str).collect();
+    let check = plugbox(&[&["plugins", "check"][..], &args].concat());
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
+    let test = plugbox(&[&["plugins", "test"][..], &args].concat());
+    let shown = text(&test.stdout);
+    assert_eq!(test.status.code(), Some(0), "{shown}{}", text(&test.stderr));
+    for dir in &dirs {
+        assert!(
+            shown.contains(&format!("{dir}: ")),
+            "{dir} not tested: {shown}"
+        );
+        assert!(!shown.contains(&format!("{dir}: 0 passed")), "{shown}");
+    }
+    assert!(!shown.contains("FAIL"), "{shown}");
+}
+
 #[test]
 fn list_shows_plugins_skips_and_failures() {
     let out = plugbox(&["plugins", "list", "--plugins", "examples/plugins"]);

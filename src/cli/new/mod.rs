@@ -83,7 +83,7 @@ impl Lang {
     /// What `build.sh` needs, for the closing hint.
     fn needs(self) -> &'static str {
         match self {
-            Lang::Rust => "cargo and `rustup target add wasm32-unknown-unknown`",
+            Lang::Rust => "cargo; the first build adds the rustup target wasm32-unknown-unknown",
             Lang::C => "clang and wasm-ld (lld)",
             Lang::Wat => "wat2wasm (WABT) or wasm-tools",
             Lang::AssemblyScript => "npm; the first build installs assemblyscript",
