@@ -60,7 +60,8 @@ New options:
   --dir DIR               where to write it (default: NAME in lower case, words joined by
                           `-`); refused when it exists and is not empty
   --guest-crate PATH      rust: the plugbox-guest crate to depend on (default: abi/rust of
-                          plugbox's source tree, else a copy written into DIR/plugbox-guest)
+                          the plugbox source tree this plugbox was built from, else
+                          plugbox-guest 0.1 by version)
   NAME is the manifest's name and what the plugin reports as its name. The directory gets
   plugin.json, the source, build.sh, a README with the next commands, and a golden test
   (tests/, run by `plugbox plugins test DIR`).

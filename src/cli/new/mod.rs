@@ -152,8 +152,7 @@ fn parse_lang(value: OsString) -> Result<Lang, String> {
         })
 }
 
-/// The values of the templates' `@@key@@` placeholders but for the Rust template's `guest`
-/// and `workspace`.
+/// The values of the templates' `@@key@@` placeholders but for the Rust template's `guest`.
 fn placeholders(names: &Names, lang: Lang) -> Vec<(&'static str, String)> {
     vec![
         ("files", lang.readme_files().to_owned()),
@@ -223,11 +222,12 @@ fn write_plugin(args: &NewArgs) -> Result<String, String> {
     let mut values = placeholders(names, args.lang);
     match args.lang {
         Lang::Rust => {
-            let (path, vendored) =
-                guest_crate(args.guest_crate.as_deref(), Path::new(PLUGBOX_ROOT))?;
-            values.push(("guest", toml_string(&path)));
-            values.push(("workspace", workspace(!vendored.is_empty())));
-            extra.extend(vendored);
+            let (dependency, note) =
+                guest_dependency(args.guest_crate.as_deref(), Path::new(PLUGBOX_ROOT))?;
+            values.push(("guest", dependency));
+            if let Some(note) = note {
+                eprintln!("{note}");
+            }
         }
         Lang::C => extra.push(("plugbox.h".into(), templates::PLUGBOX_H.to_owned(), false)),
         Lang::Wat | Lang::AssemblyScript => {}
@@ -332,10 +332,12 @@ fn write_file(path: &Path, contents: &str, executable: bool) -> Result<(), Strin
     file.write_all(contents.as_bytes()).map_err(fail)
 }
 
-/// The `plugbox-guest` crate's path for Cargo.toml, and the files to write when it is vendored:
-/// `--guest-crate`, else `abi/rust` in `root` (this plugbox's source tree), else the embedded
-/// copy.
-fn guest_crate(flag: Option<&Path>, root: &Path) -> Result<(String, Vec<File>), String> {
+/// The version of `plugbox-guest` a plugin depends on when no source tree is at hand.
+const GUEST_CRATE_VERSION: &str = "0.1";
+
+/// The `plugbox-guest` dependency for Cargo.toml: `--guest-crate`, else `abi/rust` in `root`
+/// (this plugbox's source tree), else the released crate by version, with a note saying so.
+fn guest_dependency(flag: Option<&Path>, root: &Path) -> Result<(String, Option<String>), String> {
     if let Some(path) = flag {
         if !path.join("Cargo.toml").is_file() {
             return Err(format!(
@@ -345,27 +347,27 @@ fn guest_crate(flag: Option<&Path>, root: &Path) -> Result<(String, Vec<File>), 
         }
         let absolute = std::fs::canonicalize(path)
             .map_err(|e| format!("new: --guest-crate {}: {e}", path.display()))?;
-        return Ok((utf8_path(&absolute, "--guest-crate")?, Vec::new()));
+        return Ok((path_dependency(&absolute, "--guest-crate")?, None));
     }
     let source = root.join("abi/rust");
     if source.join("Cargo.toml").is_file() {
-        return Ok((utf8_path(&source, "the guest crate")?, Vec::new()));
+        return Ok((path_dependency(&source, "the guest crate")?, None));
     }
-    let files = templates::GUEST_CRATE
-        .iter()
-        .map(|(path, text)| (format!("plugbox-guest/{path}"), (*text).to_owned(), false))
-        .collect();
-    Ok(("plugbox-guest".into(), files))
+    let note = format!(
+        "note: plugbox's source tree is not at {}: Cargo.toml depends on plugbox-guest {GUEST_CRATE_VERSION} by version; give --guest-crate PATH to build against a local copy (abi/rust in plugbox's source)",
+        root.display()
+    );
+    Ok((
+        format!("{{ version = \"{GUEST_CRATE_VERSION}\", features = [\"std\"] }}"),
+        Some(note),
+    ))
 }
 
-/// The Rust plugin's `[workspace]` table: a copy of the guest crate in `plugbox-guest/` is a
-/// workspace of its own, so Cargo must not take it for a member.
-fn workspace(vendored: bool) -> String {
-    if vendored {
-        "exclude = [\"plugbox-guest\"]\n".into()
-    } else {
-        String::new()
-    }
+fn path_dependency(path: &Path, what: &str) -> Result<String, String> {
+    Ok(format!(
+        "{{ path = {}, features = [\"std\"] }}",
+        toml_string(&utf8_path(path, what)?)
+    ))
 }
 
 fn utf8_path(path: &Path, what: &str) -> Result<String, String> {
@@ -413,8 +415,7 @@ mod tests {
         let n = names("Check Me").unwrap();
         for lang in Lang::ALL.map(|(_, lang)| lang) {
             let mut values = placeholders(&n, lang);
-            values.push(("guest", "\"/g\"".into()));
-            values.push(("workspace", workspace(true)));
+            values.push(("guest", "{ path = \"/g\" }".into()));
             for t in templates::COMMON.iter().chain(lang.templates()) {
                 let text = fill(t.text, &values);
                 assert!(!text.contains("@@"), "{lang:?} {}: {text}", t.path);
@@ -423,37 +424,16 @@ mod tests {
     }
 
     #[test]
-    fn without_the_source_tree_the_guest_crate_is_vendored() {
+    fn without_the_source_tree_the_guest_crate_is_a_versioned_dependency() {
         let gone = Path::new("/nonexistent/plugbox");
-        let (path, files) = guest_crate(None, gone).unwrap();
-        assert_eq!(path, "plugbox-guest");
-        let written: Vec<&str> = files.iter().map(|(p, _, _)| p.as_str()).collect();
-        for needed in ["plugbox-guest/Cargo.toml", "plugbox-guest/src/lib.rs"] {
-            assert!(written.contains(&needed), "{written:?}");
-        }
-        // The source tree, when it is there, wins over the copy.
+        let (dependency, note) = guest_dependency(None, gone).unwrap();
+        assert_eq!(dependency, r#"{ version = "0.1", features = ["std"] }"#);
+        assert!(note.unwrap().contains("--guest-crate PATH"));
+        // The source tree, when it is there, wins.
         let here = Path::new(PLUGBOX_ROOT);
-        let (path, files) = guest_crate(None, here).unwrap();
-        assert!(path.ends_with("abi/rust") && files.is_empty(), "{path}");
-    }
-
-    /// The embedded copy holds every source file of `abi/rust` (a new module would otherwise
-    /// be missing from a vendored crate and break its build).
-    #[test]
-    fn the_embedded_guest_crate_lists_every_source_file() {
-        let src = Path::new(PLUGBOX_ROOT).join("abi/rust/src");
-        let mut on_disk: Vec<String> = std::fs::read_dir(&src)
-            .unwrap()
-            .map(|e| format!("src/{}", e.unwrap().file_name().to_string_lossy()))
-            .collect();
-        on_disk.sort();
-        let mut embedded: Vec<String> = templates::GUEST_CRATE
-            .iter()
-            .map(|(p, _)| p.to_string())
-            .filter(|p| p.starts_with("src/"))
-            .collect();
-        embedded.sort();
-        assert_eq!(embedded, on_disk);
+        let (dependency, note) = guest_dependency(None, here).unwrap();
+        assert!(dependency.contains("abi/rust\""), "{dependency}");
+        assert!(note.is_none());
     }
 
     #[test]

@@ -67,23 +67,3 @@ pub const ASSEMBLYSCRIPT_README_FILES: &str =
 
 /// `abi/c/plugbox.h`, copied next to a C plugin's source.
 pub const PLUGBOX_H: &str = include_str!("../../../abi/c/plugbox.h");
-
-/// (path in `abi/rust`, contents) of one embedded file of the guest crate.
-macro_rules! guest_file {
-    ($path:literal) => {
-        ($path, include_str!(concat!("../../../abi/rust/", $path)))
-    };
-}
-
-/// The `plugbox-guest` crate (`abi/rust`), written into a Rust plugin's `plugbox-guest/` when
-/// this plugbox's source tree is not there to point at: every file of the crate but its lock
-/// file and `test-plugin/` (a unit test checks the sources against `abi/rust`).
-pub const GUEST_CRATE: &[(&str, &str)] = &[
-    guest_file!("Cargo.toml"),
-    guest_file!("README.md"),
-    guest_file!("src/lib.rs"),
-    guest_file!("src/bump.rs"),
-    guest_file!("src/macros.rs"),
-    guest_file!("src/stack_string.rs"),
-    guest_file!("src/sys.rs"),
-];
