@@ -22,6 +22,12 @@ result() { # name, command...
   if "$@"; then built+=("$name"); else failed+=("$name"); fi
 }
 
+# Rust: source paths in the modules (panic locations) relative to this repository, so that a
+# rebuild is byte-identical wherever the clone is. Appended to each plugin's own rustflags.
+root=$(cd .. && pwd)
+export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="--remap-path-prefix=$root=plugbox"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$root=plugbox"
+
 # --- WAT
 result marker-scanner cargo run -q --example wat2wasm -- \
   "$plugins/marker-scanner/marker_scanner.wat" "$plugins/marker-scanner/marker_scanner.wasm"
