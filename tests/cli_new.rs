@@ -242,9 +242,10 @@ fn asc() -> Option<PathBuf> {
     local.is_file().then_some(local)
 }
 
-#[test]
-fn assemblyscript_template_builds_and_scans() {
-    let (_tmp, dir) = generate(
+/// `plugbox new --lang assemblyscript` in a temporary directory, with the compiler's
+/// node_modules linked in; `None` (skipped) when there is no compiler.
+fn assemblyscript_plugin() -> Option<(tempfile::TempDir, PathBuf)> {
+    let (tmp, dir) = generate(
         "assemblyscript",
         &["package.json", "assembly/index.ts", ".gitignore"],
     );
@@ -257,9 +258,7 @@ fn assemblyscript_template_builds_and_scans() {
         Some(_) => Err("npm is not installed".to_owned()),
         None => Err("the AssemblyScript compiler is not installed (set PLUGBOX_ASC, or run examples/build.sh)".to_owned()),
     };
-    if toolchain("assemblyscript", found).is_err() {
-        return;
-    }
+    toolchain("assemblyscript", found).ok()?;
     // The compiler found is used as is: its node_modules is linked into the plugin, so that
     // build.sh does not install it again (nor needs the network). An `asc` outside a
     // node_modules leaves build.sh to run `npm install`.
@@ -274,7 +273,56 @@ fn assemblyscript_template_builds_and_scans() {
     if let Some(modules) = modules {
         std::os::unix::fs::symlink(modules, dir.join("node_modules")).unwrap();
     }
+    Some((tmp, dir))
+}
+
+#[test]
+fn assemblyscript_template_builds_and_scans() {
+    let Some((_tmp, dir)) = assemblyscript_plugin() else {
+        return;
+    };
     build_and_scan("assemblyscript", &dir, |_| {});
+}
+
+/// The file must not lie where AssemblyScript's allocator can hand it out. Without an `alloc`
+/// export, plugbox grew memory for the file and the allocator, set up by its first allocation,
+/// took all of memory for heap when that came in `scan`: a buffer allocated there overwrote
+/// the file, and the marker at its start went unseen.
+#[test]
+fn assemblyscript_template_keeps_the_file_when_scan_allocates() {
+    let Some((tmp, dir)) = assemblyscript_plugin() else {
+        return;
+    };
+    let source = dir.join("assembly/index.ts");
+    let text = std::fs::read_to_string(&source).unwrap();
+    let global = "const MARKER = String.UTF8.encode(\"MALICIOUS_MARKER\");\n";
+    let head = "export function scan(ptr: usize, len: i32): i32 {\n";
+    assert!(text.contains(global) && text.contains(head), "{text}");
+    // What an author might well write: the marker encoded in scan, and a work buffer.
+    let text = text.replace(global, "").replace(
+        head,
+        &format!("{head}  {global}  const work = new Uint8Array(200000);\n  work.fill(0);\n"),
+    );
+    std::fs::write(&source, text).unwrap();
+    let out = Command::new(dir.join("build.sh")).output().unwrap();
+    assert!(out.status.success(), "{}", self::text(&out.stderr));
+
+    let file = tmp.path().join("large.bin");
+    let mut data = b"MALICIOUS_MARKER".to_vec();
+    data.resize(300_000, b'x');
+    std::fs::write(&file, data).unwrap();
+    let out = plugbox(&[
+        "scan",
+        "--plugins",
+        dir.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    let stdout = self::text(&out.stdout);
+    assert!(
+        stdout.contains("Found MALICIOUS_MARKER at offset 0"),
+        "{stdout}{}",
+        self::text(&out.stderr)
+    );
 }
 
 fn new_in(cwd: &Path, args: &[&str]) -> Output {

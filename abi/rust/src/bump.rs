@@ -11,7 +11,8 @@ use core::alloc::{GlobalAlloc, Layout};
 /// static ALLOCATOR: plugbox_guest::BumpAllocator = plugbox_guest::BumpAllocator;
 /// ```
 ///
-/// It hands out memory past the module's declared memory, growing it as needed, and never
+/// It hands out memory past the module's declared memory (and past any memory grown by
+/// others since, such as the pages plugbox grows for the file), growing it as needed, and never
 /// frees: `dealloc` does nothing, and a reallocation copies into a new block. That suits
 /// plugbox, where every file is scanned in a fresh instance, for plugins that allocate a
 /// bounded amount per file; one that allocates and frees in a loop runs into its
@@ -32,30 +33,38 @@ mod wasm {
     static END: AtomicUsize = AtomicUsize::new(0);
 
     /// A block of `size` bytes aligned to `align` (a power of two), or null.
+    ///
+    /// Addresses are computed in `u64`: wasm32 memory may reach 4 GiB, whose end does not fit
+    /// a 32-bit `usize`.
     pub fn allocate(size: usize, align: usize) -> *mut u8 {
-        let mut next = NEXT.load(Relaxed);
-        if next == 0 {
-            // Start past everything the module declared: its data, stack and any heap
-            // another part of the program might think it owns.
-            next = core::arch::wasm32::memory_size(0) * PAGE;
-            END.store(next, Relaxed);
+        let memory_end = core::arch::wasm32::memory_size(0) as u64 * PAGE as u64;
+        let mut next = NEXT.load(Relaxed) as u64;
+        let mut limit = END.load(Relaxed) as u64;
+        if next == 0 || limit != memory_end {
+            // The first allocation, or memory grown by someone else (plugbox grows it for the
+            // file when the module has no `alloc` export): start past everything there, the
+            // module's data, stack and any heap another part of the program thinks it owns.
+            next = memory_end;
+            limit = memory_end;
         }
-        let Some(start) = next.checked_add(align - 1).map(|a| a & !(align - 1)) else {
-            return core::ptr::null_mut();
-        };
-        let Some(end) = start.checked_add(size) else {
-            return core::ptr::null_mut();
-        };
-        let limit = END.load(Relaxed);
+        let align = align as u64;
+        let start = (next + align - 1) & !(align - 1);
+        let end = start + size as u64;
         if end > limit {
-            let pages = (end - limit).div_ceil(PAGE);
+            let pages = (end - limit).div_ceil(PAGE as u64);
+            let Ok(pages) = usize::try_from(pages) else {
+                return core::ptr::null_mut();
+            };
             if core::arch::wasm32::memory_grow(0, pages) == usize::MAX {
                 return core::ptr::null_mut();
             }
-            END.store(limit + pages * PAGE, Relaxed);
+            limit += pages as u64 * PAGE as u64;
         }
-        NEXT.store(end, Relaxed);
-        start as *mut u8
+        // Both fit 32 bits once the pages are there, but for an end at exactly 4 GiB, kept as
+        // 0: the next call then starts afresh at the end of memory, where growing fails.
+        NEXT.store(end as usize, Relaxed);
+        END.store(limit as usize, Relaxed);
+        start as usize as *mut u8
     }
 }
 

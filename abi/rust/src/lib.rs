@@ -330,7 +330,9 @@ impl File {
     ///
     /// A needle longer than [`MAX_NEEDLE_BYTES`] traps the call: plugbox refuses it.
     pub fn find(&self, needle: &[u8], from: u64) -> Option<u64> {
-        let from = i64::try_from(from).ok()?;
+        // Past the end of any file the host can hold either way: an empty needle is found at
+        // the size, as the host clamps it, and any other is not found.
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
         let len = i32::try_from(needle.len()).unwrap_or(i32::MAX);
         // SAFETY: the needle range comes from a live slice (a longer one than `i32::MAX`
         // cannot exist on wasm32), so it lies inside this module's memory; the host only
@@ -365,7 +367,15 @@ pub mod __private {
     /// host guarantees for the file it placed there.
     pub unsafe fn scan_copy(scan: fn(&[u8]) -> u8, ptr: i32, len: i32) -> i32 {
         log_panics();
-        let len = len as u32 as usize;
+        // A slice may not exceed `isize::MAX` bytes (2 GiB - 1 on wasm32). plugbox never
+        // passes more (it refuses a file that does not fit a positive `i32`), but the range is
+        // unsigned in the ABI: check rather than build an invalid slice.
+        let Ok(len) = usize::try_from(len) else {
+            panic!(
+                "scan: a file of {} bytes is more than a slice can hold",
+                len as u32
+            );
+        };
         let data: &[u8] = if len == 0 {
             // The pointer may be null or the end of memory: no slice may be built from it.
             &[]

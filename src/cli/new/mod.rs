@@ -291,8 +291,15 @@ fn write_plugin(args: &NewArgs) -> Result<String, String> {
     Ok(report)
 }
 
-/// Refuses a DIR that exists and is not an empty directory.
+/// Refuses a DIR that exists and is not an empty directory, and an empty DIR (which would
+/// write into the current directory without the check).
 fn check_target(dir: &Path) -> Result<(), String> {
+    if dir.as_os_str().is_empty() {
+        return Err(
+            "new: --dir is empty; give a directory (`--dir .` for the current one, if it is empty)"
+                .into(),
+        );
+    }
     let shown = dir.display();
     match std::fs::metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -396,8 +403,12 @@ fn toml_string(s: &str) -> String {
     out
 }
 
-/// `s` quoted for a POSIX shell when it needs to be.
+/// `s`, a path, quoted for a POSIX shell when it needs to be; one that starts with `-` gets a
+/// leading `./`, so that a command does not take it for an option.
 fn shell_word(s: &str) -> String {
+    if s.starts_with('-') {
+        return shell_word(&format!("./{s}"));
+    }
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=+@%,".contains(c);
     if !s.is_empty() && s.chars().all(plain) {
         s.to_owned()
@@ -448,5 +459,15 @@ mod tests {
         assert_eq!(toml_string(r#"C:\a "b""#), r#""C:\\a \"b\"""#);
         assert_eq!(shell_word("a/b-c"), "a/b-c");
         assert_eq!(shell_word("it's here"), r"'it'\''s here'");
+        assert_eq!(shell_word("-x"), "./-x");
+        assert_eq!(shell_word("-it's"), r"'./-it'\''s'");
+    }
+
+    /// `--dir ''` named the current directory without its emptiness being checked: files
+    /// were written into it until one already existed.
+    #[test]
+    fn an_empty_dir_is_refused() {
+        let e = check_target(Path::new("")).unwrap_err();
+        assert!(e.contains("--dir is empty"), "{e}");
     }
 }

@@ -1,7 +1,7 @@
 // A plugbox detection plugin: reports files holding the bytes MALICIOUS_MARKER.
 // Each file is scanned in a fresh instance of this module: nothing survives from one file to
-// the next. There is no `alloc` export, so plugbox grows the memory and writes the file at its
-// old end, then calls scan(ptr, len). AssemblyScript imports env.abort; plugbox provides it.
+// the next. plugbox calls alloc(len), writes the file there, then calls scan(ptr, len).
+// AssemblyScript imports env.abort; plugbox provides it.
 
 @external("env", "report_finding")
 declare function report_finding(threatPtr: usize, threatLen: i32, score: i32, detailPtr: usize, detailLen: i32): void;
@@ -16,6 +16,14 @@ const INFO = 2; // log levels: 0 trace, 1 debug, 2 info, 3 warn, 4 error
 
 // Encoded once, by the start function, which plugbox runs at load.
 const MARKER = String.UTF8.encode("MALICIOUS_MARKER");
+
+// Where plugbox places each file: a block of AssemblyScript's own heap that is never freed.
+// Keep this export. Without it plugbox would grow the memory for the file itself, and the
+// allocator, which sets itself up on its first allocation, would take that memory for free
+// heap when that first allocation comes in scan: the file's bytes would be overwritten.
+export function alloc(size: i32): usize {
+  return heap.alloc(<usize>size);
+}
 
 // Runs once, when plugbox loads the plugin; non-zero refuses the load.
 export function on_load(): i32 {
